@@ -1,0 +1,67 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-browser install install-test lint bench clean
+
+# --- installing -------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Stamps make re-runs instant until pyproject.toml or the lock file changes.
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -c requirements.lock -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c requirements.lock -e ".[test]"
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+install-test: $(VENV)/.installed-test node_modules/.installed
+
+# --- the product ------------------------------------------------------------------------
+
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop). Emails are printed here and saved in var/mail/."
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# --- tests ------------------------------------------------------------------------------
+
+# The whole suite except the browser journeys. pytest's exit code 5 means no test was
+# collected, which here can only mean a broken test layout, so it fails the run.
+test: install-test
+	@mkdir -p var/staticfiles
+	$(BIN)/python -m pytest -m "not browser" ; rc=$$? ; \
+	  if [ $$rc -eq 5 ]; then echo "No tests were collected: the test layout is broken." >&2; fi ; \
+	  exit $$rc
+
+# Browser journeys in Debian's chromium (CHROMIUM, default /usr/bin/chromium). .ci/run
+# installs it; on a laptop, install chromium first. Exit code 5 fails here too.
+test-browser: install-test
+	@mkdir -p var/staticfiles
+	$(BIN)/python -m pytest -m browser -p no:randomly ; rc=$$? ; \
+	  if [ $$rc -eq 5 ]; then echo "No browser tests were collected." >&2; fi ; \
+	  exit $$rc
+
+lint: install-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules var/db.sqlite3 var/staticfiles

@@ -1,0 +1,56 @@
+"""The activity log: every state change is recorded here through one call.
+
+Modelled on pretix's ``log_action``: services call it inside their transaction, so an entry
+exists if and only if the change it describes was committed.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import QuerySet
+
+from .models import ActivityLog, ActivityScope, User
+
+
+def log_action(
+    obj: models.Model,
+    verb: str,
+    *,
+    actor: User | None,
+    summary: str,
+    data: dict[str, Any] | None = None,
+    scopes: Iterable[models.Model] = (),
+) -> ActivityLog:
+    """Record that ``actor`` did ``verb`` to ``obj``, filed under obj and each of ``scopes``.
+
+    ``data`` is stored as JSON for the audit trail. Keep email addresses and free text out of
+    it: the timeline is shown to site teams, and people can ask to be forgotten.
+    """
+    entry = ActivityLog.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        verb=verb,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        summary=summary[:300],
+        data=data or {},
+    )
+    scope_keys = {(ContentType.objects.get_for_model(s).pk, s.pk) for s in (obj, *scopes)}
+    ActivityScope.objects.bulk_create(
+        ActivityScope(entry=entry, content_type_id=ct, object_id=pk) for ct, pk in scope_keys
+    )
+    return entry
+
+
+def timeline_for(scope: models.Model) -> QuerySet[ActivityLog]:
+    """Every entry filed under ``scope``, newest first."""
+    return (
+        ActivityLog.objects.filter(
+            scopes__content_type=ContentType.objects.get_for_model(scope),
+            scopes__object_id=scope.pk,
+        )
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )

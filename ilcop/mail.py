@@ -1,0 +1,42 @@
+"""Sending email, and the development backend that writes it to the console and to files."""
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.console import EmailBackend as ConsoleBackend
+from django.core.mail.backends.filebased import EmailBackend as FileBackend
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+def send_templated_email(*, template: str, to: Sequence[str], context: dict) -> None:
+    """Render ``templates/<template>_subject.txt`` and ``<template>_body.txt`` and send them.
+
+    Plain text only, in the spirit of GOV.UK Notify: it reaches every NHS mail client intact.
+    """
+    context = {"site_url": settings.SITE_URL, **context}
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    body = render_to_string(f"{template}_body.txt", context)
+    EmailMessage(subject=subject, body=body, to=list(to)).send()
+    logger.info("sent email template=%s recipients=%d", template, len(to))
+
+
+class ConsoleAndFileBackend(FileBackend):
+    """Writes each message to EMAIL_FILE_PATH and echoes it to the console.
+
+    The default when no SMTP server is configured, so `make run` shows invitations in the
+    terminal and keeps a copy to open later.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("file_path", str(settings.EMAIL_FILE_PATH))
+        super().__init__(*args, **kwargs)
+        self._console = ConsoleBackend(*args, **{k: v for k, v in kwargs.items()
+                                                 if k != "file_path"})
+
+    def send_messages(self, email_messages):
+        self._console.send_messages(email_messages)
+        return super().send_messages(email_messages)

@@ -1,0 +1,141 @@
+"""Reads, and the scoping rules behind every page.
+
+The core team of a programme sees all of it. A site member sees their own site. Anyone else
+gets a 404 (not a 403), so the existence of someone else's record is not given away.
+"""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from ilcop.models import User
+
+from . import funnel
+from .models import (
+    CoreTeamMembership,
+    Enrolment,
+    Invitation,
+    Programme,
+    Site,
+    SiteMembership,
+)
+
+
+def core_programmes(user: User) -> QuerySet[Programme]:
+    if not user.is_authenticated:
+        return Programme.objects.none()
+    return Programme.objects.filter(core_team__user=user)
+
+
+def programme_for_core_team(user: User, pk: int) -> Programme:
+    return get_object_or_404(core_programmes(user), pk=pk)
+
+
+def can_create_programme(user: User) -> bool:
+    return user.is_authenticated and (user.is_staff or user.core_memberships.exists())
+
+
+def visible_sites(user: User) -> QuerySet[Site]:
+    if not user.is_authenticated:
+        return Site.objects.none()
+    return Site.objects.filter(
+        Q(enrolments__programme__core_team__user=user)
+        | Q(memberships__user=user, memberships__ended_at__isnull=True)
+    ).distinct()
+
+
+def site_for_user(user: User, pk: int) -> Site:
+    return get_object_or_404(visible_sites(user).select_related("organisation"), pk=pk)
+
+
+def is_core_team_for_site(user: User, site: Site) -> bool:
+    return CoreTeamMembership.objects.filter(
+        user=user, programme__enrolments__site=site
+    ).exists()
+
+
+def can_manage_site_team(user: User, site: Site) -> bool:
+    """The site's clinical lead manages their own team; the core team may help."""
+    return (
+        SiteMembership.objects.current()
+        .filter(site=site, user=user, role=SiteMembership.Role.CLINICAL_LEAD)
+        .exists()
+        or is_core_team_for_site(user, site)
+    )
+
+
+def funnel_counts(programme: Programme) -> funnel.FunnelCounts:
+    rows = (
+        Enrolment.objects.filter(programme=programme)
+        .values_list("status", "withdrawn_from")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return funnel.count_funnel(rows)
+
+
+def enrolments_for_list(
+    programme: Programme, *, status: str = "", reached: str = "", region: str = "",
+    query: str = "",
+) -> QuerySet[Enrolment]:
+    enrolments = Enrolment.objects.filter(programme=programme).select_related(
+        "site__organisation"
+    )
+    if status:
+        enrolments = enrolments.filter(status=status)
+    if reached:
+        statuses = funnel.statuses_reaching(reached)
+        enrolments = enrolments.filter(
+            Q(status__in=statuses)
+            | Q(status=Enrolment.Status.WITHDRAWN, withdrawn_from__in=statuses)
+        )
+    if region:
+        enrolments = enrolments.filter(site__organisation__region=region)
+    if query:
+        enrolments = enrolments.filter(
+            Q(site__name__icontains=query)
+            | Q(site__code__icontains=query)
+            | Q(site__organisation__name__icontains=query)
+            | Q(site__organisation__code__icontains=query)
+        )
+    return enrolments
+
+
+def site_team(site: Site) -> QuerySet[SiteMembership]:
+    return SiteMembership.objects.current().filter(site=site).select_related("user")
+
+
+def pending_invitations(*, programme: Programme | None = None,
+                        site: Site | None = None) -> QuerySet[Invitation]:
+    invitations = Invitation.objects.filter(status=Invitation.Status.PENDING).select_related(
+        "invited_by"
+    )
+    if site is not None:
+        return invitations.filter(site=site)
+    return invitations.filter(programme=programme, site__isnull=True)
+
+
+def site_enrolments(site: Site) -> QuerySet[Enrolment]:
+    return (
+        Enrolment.objects.filter(site=site).select_related("programme")
+        .order_by("-programme__start_date", "programme__name")
+    )
+
+
+def programme_core_team(programme: Programme) -> QuerySet[CoreTeamMembership]:
+    return CoreTeamMembership.objects.filter(programme=programme).select_related("user")
+
+
+def home_context(user: User) -> dict:
+    """What a person's home page needs: their programmes and their sites."""
+    core = list(
+        CoreTeamMembership.objects.filter(user=user).select_related("programme")
+        .order_by("-programme__start_date")
+    )
+    memberships = list(
+        SiteMembership.objects.current().filter(user=user)
+        .select_related("site__organisation")
+        .prefetch_related(
+            Prefetch("site__enrolments", queryset=Enrolment.objects.select_related("programme"))
+        )
+    )
+    return {"core_memberships": core, "site_memberships": memberships}

@@ -1,0 +1,22 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from .. import selectors
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where people land after signing in.
+
+    Someone with exactly one place in the product (one site team, or one programme's core
+    team) goes straight to it; anyone else chooses from a list.
+    """
+    context = selectors.home_context(request.user)
+    core, sites = context["core_memberships"], context["site_memberships"]
+    if len(core) == 1 and not sites:
+        return redirect("programmes:programme_detail", core[0].programme_id)
+    if len(sites) == 1 and not core:
+        return redirect("programmes:site_detail", sites[0].site_id)
+    context["can_create_programme"] = selectors.can_create_programme(request.user)
+    return render(request, "programmes/home.html", context)

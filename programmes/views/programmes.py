@@ -1,0 +1,70 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from ilcop.activity import timeline_for
+
+from .. import funnel, selectors, services
+from ..forms import NewProgrammeForm, ProgrammeForm
+from ..models import Enrolment
+
+TIMELINE_LENGTH = 20
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def programme_create(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_create_programme(request.user):
+        raise Http404
+    form = NewProgrammeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "creator_role"}
+        programme = services.programme_create(
+            user=request.user, creator_role=form.cleaned_data["creator_role"], **fields
+        )
+        messages.success(request, f"{programme.name} has been created")
+        return redirect("programmes:programme_detail", programme.pk)
+    return render(request, "programmes/programme_form.html", {"form": form})
+
+
+@login_required
+def programme_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The core team's view of a programme: the recruitment funnel at a glance."""
+    programme = selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    counts = selectors.funnel_counts(programme)
+    stages = [
+        {"key": stage, "label": Enrolment.Status(stage).label, "count": counts.reached[stage]}
+        for stage in funnel.FUNNEL_STAGES
+    ]
+    statuses = [
+        {"key": status, "label": Enrolment.Status(status).label, "count": counts.current[status]}
+        for status in Enrolment.Status.values
+    ]
+    return render(request, "programmes/programme_detail.html", {
+        "programme": programme,
+        "stages": stages,
+        "statuses": statuses,
+        "total": counts.total,
+        "core_team": selectors.programme_core_team(programme),
+        "invitations": selectors.pending_invitations(programme=programme),
+        "timeline": timeline_for(programme)[:TIMELINE_LENGTH],
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def programme_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    form = ProgrammeForm(request.POST or None, instance=programme)
+    if request.method == "POST" and form.is_valid():
+        # The form has written its values onto the instance; hand the service a fresh copy.
+        programme.refresh_from_db()
+        services.programme_update(programme=programme, user=request.user, **form.cleaned_data)
+        messages.success(request, "The programme's details have been saved")
+        return redirect("programmes:programme_detail", programme.pk)
+    return render(request, "programmes/programme_form.html",
+                  {"form": form, "programme": programme})
