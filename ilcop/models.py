@@ -95,3 +95,6 @@ class ActivityScope(models.Model):
         ]
         # Index for the timeline query: every entry filed under one programme or site.
         indexes = [models.Index(fields=["content_type", "object_id", "entry"])]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} under {self.content_type_id}:{self.object_id}"

@@ -159,7 +159,8 @@ class InvitationForm(forms.Form):
 class AcceptInvitationForm(forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
     password1 = forms.CharField(
-        label="Create a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label="Create a password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 12 characters. A few unrelated words make a strong password.",
     )
     password2 = forms.CharField(

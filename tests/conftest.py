@@ -21,7 +21,6 @@ from .factories import (
     CoreTeamMembershipFactory,
     EnrolmentFactory,
     ProgrammeFactory,
-    SiteFactory,
     SiteMembershipFactory,
     UserFactory,
 )
@@ -50,9 +49,10 @@ def _eager_celery(request):
 
 def pytest_collection_modifyitems(config, items):
     # In CI the worker tests must run; a missing service is a failure, not a skip.
-    if os.environ.get("CI") and any(i.get_closest_marker("needs_worker") for i in items):
-        if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
-            raise pytest.UsageError("CI must set REDIS_URL and DATABASE_URL for worker tests")
+    wants_worker = any(i.get_closest_marker("needs_worker") for i in items)
+    services_set = os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")
+    if os.environ.get("CI") and wants_worker and not services_set:
+        raise pytest.UsageError("CI must set REDIS_URL and DATABASE_URL for worker tests")
 
 
 @pytest.fixture

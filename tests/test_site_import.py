@@ -1,8 +1,7 @@
 """Importing sites from CSV: all or nothing, every problem named by row and column."""
 
-from django.core.files.uploadedfile import SimpleUploadedFile
-
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ilcop.imports import ImportFailed
 from ilcop.models import ActivityLog

@@ -5,10 +5,10 @@ from .invitations import (
     InvitationError,
     invitation_accept,
     invitation_create,
+    invitation_from_token,
     invitation_revoke,
     invitation_send,
     invitation_token,
-    invitation_from_token,
 )
 from .programmes import programme_create, programme_update
 from .sites import organisation_create, site_create, site_update, sites_import

@@ -23,8 +23,8 @@ def organisation_create(*, user: User, programme: Programme, **fields) -> Organi
 
 def _enrol(*, site: Site, programme: Programme, user: User, how: str) -> Enrolment:
     enrolment = Enrolment.objects.create(programme=programme, site=site, status_changed_by=user)
-    log_action(enrolment, "enrolment.created", actor=user, summary=f"Invited to the programme {how}",
-               scopes=[programme, site])
+    log_action(enrolment, "enrolment.created", actor=user,
+               summary=f"Invited to the programme {how}", scopes=[programme, site])
     return enrolment
 
 
@@ -193,16 +193,16 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
         org, site = p["organisation"], p["site"]
         if not org["code"] or not site["code"]:
             continue
-        if org["code"] in known_orgs and known_orgs[org["code"]].name.lower() != org["name"].lower():
+        known_org = known_orgs.get(org["code"])
+        if known_org and known_org.name.lower() != org["name"].lower():
             errors.append(RowError(row, "organisation_name",
-                f"organisation {org['code']} is already recorded as "
-                f"“{known_orgs[org['code']].name}”. Check the code, or use that name."))
+                f"organisation {org['code']} is already recorded as “{known_org.name}”. "
+                "Check the code, or use that name."))
         if org["code"] in first_org_row:
             earlier_row, earlier = first_org_row[org["code"]]
-            for field in ("name", "region"):
+            for field, column in (("name", "organisation_name"), ("region", "region")):
                 if earlier[field] != org[field]:
-                    errors.append(RowError(row, f"organisation_{field}" if field == "name"
-                                           else field,
+                    errors.append(RowError(row, column,
                         f"differs from row {earlier_row} for the same organisation "
                         f"{org['code']}."))
         else:
@@ -213,13 +213,14 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
                 "each site once."))
         else:
             first_site_row[site["code"]] = row
+        known_site = known_sites.get(site["code"])
         if site["code"] in enrolled:
             errors.append(RowError(row, "site_code",
                 f"{site['code']} is already in this programme."))
-        elif site["code"] in known_sites and known_sites[site["code"]].organisation.code != org["code"]:
+        elif known_site and known_site.organisation.code != org["code"]:
             errors.append(RowError(row, "site_code",
                 f"{site['code']} is already recorded at another organisation "
-                f"({known_sites[site['code']].organisation.name})."))
+                f"({known_site.organisation.name})."))
 
     if errors:
         raise ImportFailed(errors)

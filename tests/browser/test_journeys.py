@@ -1,0 +1,94 @@
+"""The main paths of issue 2, as a person would take them in a browser."""
+
+import re
+
+import pytest
+
+from programmes.models import Enrolment, SiteMembership
+
+from ..factories import EnrolmentFactory, SiteMembershipFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _live_site_url(settings, live_server):
+    settings.SITE_URL = live_server.url
+
+
+def sign_in(page, live_server, email):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_core_team_sees_the_funnel_and_follows_a_count_to_its_sites(
+    page, live_server, programme, core, screenshot
+):
+    for _ in range(3):
+        EnrolmentFactory(programme=programme, status=Enrolment.Status.INTERVENTION)
+    EnrolmentFactory(programme=programme, status=Enrolment.Status.INVITED)
+
+    sign_in(page, live_server, core.email)
+    page.wait_for_url(f"{live_server.url}/programmes/{programme.pk}/")
+    assert page.get_by_role("heading", level=1).inner_text() == programme.name
+    header = page.locator("header").inner_text()
+    assert "Priya Manager" in header and programme.name in header
+    screenshot(page, "programme-dashboard")
+
+    page.locator("a.app-funnel__link", has_text="Intervention arm").click()
+    page.wait_for_url(re.compile(r"/sites/\?reached=intervention$"))
+    assert "3 sites" in page.get_by_role("status").inner_text()
+    screenshot(page, "site-list-filtered")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invited_site_member_sets_a_password_and_lands_home(
+    page, live_server, programme, site, lead, mailoutbox, screenshot
+):
+    sign_in(page, live_server, lead.email)
+    page.wait_for_url(f"{live_server.url}/sites/{site.pk}/")
+    page.get_by_role("link", name="Invite someone to the team").click()
+    page.get_by_label("Full name").fill("Tom Coordinator")
+    page.get_by_label("Email address").fill("tom@trust.example")
+    page.get_by_label("MDT coordinator").check()
+    page.get_by_role("button", name="Send the invitation").click()
+    assert "An invitation has been sent" in page.locator("main").inner_text()
+
+    [message] = mailoutbox
+    link = re.search(r"https?://\S+/invitations/\S+/", message.body)[0]
+    page.context.clear_cookies()
+    page.goto(link)
+    page.get_by_label("Create a password", exact=True).fill("a long and unusual passphrase")
+    page.get_by_label("Confirm your password", exact=True).fill("a long and unusual passphrase")
+    screenshot(page, "invitation-accept")
+    page.get_by_role("button", name="Create your account").click()
+    page.wait_for_url(f"{live_server.url}/sites/{site.pk}/")
+    main = page.locator("main").inner_text()
+    assert "Tom Coordinator" in main and "MDT coordinator" in main
+    assert "Tom Coordinator" in page.locator("header").inner_text()
+    assert SiteMembership.objects.current().filter(user__email="tom@trust.example").exists()
+    screenshot(page, "site-home-after-joining")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_login_form_explains_a_wrong_password(page, live_server, core):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email", exact=True).fill(core.email)
+    page.get_by_label("Password", exact=True).fill("not the password")
+    page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+    summary = page.locator(".nhsuk-error-summary")
+    summary.wait_for()
+    assert "There is a problem" in summary.inner_text()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_site_page_works_on_a_phone(phone, live_server, site, lead, screenshot):
+    SiteMembershipFactory(site=site, role=SiteMembership.Role.CNS)
+    sign_in(phone, live_server, lead.email)
+    phone.wait_for_url(f"{live_server.url}/sites/{site.pk}/")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    screenshot(phone, "site-home-phone")
