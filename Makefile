@@ -40,7 +40,7 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	@echo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop). Emails are printed here and saved in var/mail/."
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # --- tests ------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 from django import forms
 
+from ilcop.forms import PlainErrorMessagesMixin
+
 from . import funnel
 from .models import (
     CoreTeamMembership,
@@ -13,7 +15,7 @@ from .models import (
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 
 
-class ProgrammeForm(forms.ModelForm):
+class ProgrammeForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Programme
         fields = ["name", "specialty", "kind", "description", "start_date", "end_date", "status"]
@@ -46,7 +48,7 @@ class NewProgrammeForm(ProgrammeForm):
         fields = [f for f in ProgrammeForm.Meta.fields if f != "status"]
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Organisation
         fields = ["name", "code", "region", "network", "latitude", "longitude"]
@@ -67,7 +69,7 @@ class OrganisationForm(forms.ModelForm):
         return cleaned
 
 
-class SiteForm(forms.ModelForm):
+class SiteForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Site
         fields = ["organisation", "name", "code", "specialty", "mdt_day", "mdt_time",
@@ -84,7 +86,7 @@ class SiteForm(forms.ModelForm):
         return self.cleaned_data["code"].strip().upper()
 
 
-class SiteImportForm(forms.Form):
+class SiteImportForm(PlainErrorMessagesMixin, forms.Form):
     file = forms.FileField(
         label="Upload a CSV file",
         help_text="Save your spreadsheet as CSV UTF-8. The first row must be the column names.",
@@ -97,7 +99,7 @@ class SiteImportForm(forms.Form):
         return uploaded
 
 
-class EnrolmentMoveForm(forms.Form):
+class EnrolmentMoveForm(PlainErrorMessagesMixin, forms.Form):
     """Move one enrolment or many. Which targets are offered depends on where they are now."""
 
     target = forms.ChoiceField(label="Move to", widget=forms.RadioSelect)
@@ -131,7 +133,7 @@ class BulkMoveForm(EnrolmentMoveForm):
         self.fields["enrolments"].queryset = Enrolment.objects.filter(programme=programme)
 
 
-class InvitationForm(forms.Form):
+class InvitationForm(PlainErrorMessagesMixin, forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
     email = forms.EmailField(label="Email address", help_text="Their NHS email address")
     role = forms.ChoiceField(widget=forms.RadioSelect)
@@ -147,6 +149,7 @@ class InvitationForm(forms.Form):
         self.fields["role"].label = "Role in the team" if for_site else "Role in the core team"
         if not for_site:
             del self.fields["clinical_specialty"]
+        self.name_required_errors()
 
     def clean(self):
         cleaned = super().clean()
@@ -156,7 +159,7 @@ class InvitationForm(forms.Form):
         return cleaned
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(PlainErrorMessagesMixin, forms.Form):
     full_name = forms.CharField(label="Full name", max_length=150)
     password1 = forms.CharField(
         label="Create a password",
