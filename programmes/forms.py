@@ -53,6 +53,10 @@ class OrganisationForm(PlainErrorMessagesMixin, forms.ModelForm):
         model = Organisation
         fields = ["name", "code", "region", "network", "latitude", "longitude"]
         labels = {"code": "Organisation code", "network": "Cancer alliance or network"}
+        error_messages = {
+            "code": {"unique": "An organisation with this code is already recorded. Choose it "
+                               "from the list when you add the site."}
+        }
         help_texts = {
             "code": "The ODS code, for example RXX",
             "latitude": "Of the main hospital, for travel distances. For example 51.50735",
@@ -81,6 +85,9 @@ class SiteForm(PlainErrorMessagesMixin, forms.ModelForm):
             "mdt_time": "24-hour clock, for example 13:30",
         }
         widgets = {"mdt_time": forms.TimeInput(attrs={"type": "time"})}
+        error_messages = {
+            "code": {"unique": "Another site already has this code. Give each MDT its own code."}
+        }
 
     def clean_code(self):
         return self.cleaned_data["code"].strip().upper()

@@ -270,7 +270,8 @@ class Invitation(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     nonce = models.CharField(max_length=32, default="")
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

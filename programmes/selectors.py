@@ -121,6 +121,13 @@ def site_enrolments(site: Site) -> QuerySet[Enrolment]:
     )
 
 
+def current_programme_for_site(site: Site) -> Programme | None:
+    """The newest programme the site is still in (or, failing that, the newest at all)."""
+    enrolments = list(site_enrolments(site))
+    current = [e for e in enrolments if not e.is_withdrawn] or enrolments
+    return current[0].programme if current else None
+
+
 def programme_core_team(programme: Programme) -> QuerySet[CoreTeamMembership]:
     return CoreTeamMembership.objects.filter(programme=programme).select_related("user")
 

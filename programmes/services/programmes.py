@@ -2,6 +2,7 @@ from django.db import transaction
 
 from ilcop.activity import log_action
 from ilcop.models import User
+from ilcop.services import changed_summary, model_update
 
 from ..models import CoreTeamMembership, Programme
 
@@ -17,18 +18,8 @@ def programme_create(*, user: User, creator_role: str, **fields) -> Programme:
 
 @transaction.atomic
 def programme_update(*, programme: Programme, user: User, **fields) -> Programme:
-    changed = {
-        name: value for name, value in fields.items() if getattr(programme, name) != value
-    }
-    if not changed:
-        return programme
-    for name, value in changed.items():
-        setattr(programme, name, value)
-    programme.full_clean()
-    programme.save(update_fields=list(changed))
-    labels = ", ".join(Programme._meta.get_field(n).verbose_name for n in changed)
-    log_action(
-        programme, "programme.updated", actor=user, summary=f"Changed {labels}",
-        data={"fields": sorted(changed)},
-    )
+    changed = model_update(instance=programme, data=fields)
+    if changed:
+        log_action(programme, "programme.updated", actor=user,
+                   summary=changed_summary(Programme, changed), data={"fields": changed})
     return programme

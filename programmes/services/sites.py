@@ -7,6 +7,7 @@ from django.db import transaction
 from ilcop.activity import log_action
 from ilcop.imports import ImportFailed, RowError, read_csv_table
 from ilcop.models import User
+from ilcop.services import changed_summary, model_update
 
 from ..models import Enrolment, Organisation, Programme, Region, Site, Specialty, Weekday
 
@@ -41,16 +42,10 @@ def site_create(*, user: User, programme: Programme, **fields) -> Site:
 
 @transaction.atomic
 def site_update(*, site: Site, user: User, **fields) -> Site:
-    changed = {name: value for name, value in fields.items() if getattr(site, name) != value}
-    if not changed:
-        return site
-    for name, value in changed.items():
-        setattr(site, name, value)
-    site.full_clean()
-    site.save(update_fields=list(changed))
-    labels = ", ".join(str(Site._meta.get_field(n).verbose_name) for n in changed)
-    log_action(site, "site.updated", actor=user, summary=f"Changed {labels}",
-               data={"fields": sorted(changed)})
+    changed = model_update(instance=site, data=fields)
+    if changed:
+        log_action(site, "site.updated", actor=user, summary=changed_summary(Site, changed),
+                   data={"fields": changed})
     return site
 
 

@@ -210,8 +210,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         enrolment.next_step = funnel.NEXT_STEPS[enrolment.status]
         enrolment.can_move = enrolment.programme_id in core_programme_ids
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
-    if current:
-        request.programme = current[0].programme
+    request.programme = current[0].programme if current else None
     is_core = bool(core_programme_ids & {e.programme_id for e in enrolments})
     can_manage = is_core or selectors.can_manage_site_team(request.user, site)
     return render(request, "programmes/site_detail.html", {

@@ -15,7 +15,31 @@ from ilcop.models import User
 
 from .. import selectors, services
 from ..forms import AcceptInvitationForm, InvitationForm
-from ..models import Invitation, Programme, SiteMembership
+from ..models import Invitation, Programme, Site, SiteMembership
+
+
+def _invite(request: HttpRequest, *, programme: Programme, site: Site | None,
+            done_url: str) -> HttpResponse:
+    form = InvitationForm(request.POST or None, for_site=site is not None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        role = {"site_role": data["role"]} if site else {"core_role": data["role"]}
+        try:
+            invitation = services.invitation_create(
+                programme=programme, site=site, invited_by=request.user, email=data["email"],
+                full_name=data["full_name"], clinical_specialty=data.get("clinical_specialty", ""),
+                **role,
+            )
+        except services.InvitationError as exc:
+            form.add_error("email", str(exc))
+        else:
+            messages.success(request, f"An invitation has been sent to {invitation.email}")
+            return redirect(done_url)
+    return render(request, "programmes/invitation_form.html", {
+        "form": form, "programme": programme, "site": site,
+        "team_name": site.name if site else "the core team",
+        "valid_days": settings.INVITATION_VALID_DAYS,
+    })
 
 
 @login_required
@@ -23,61 +47,28 @@ from ..models import Invitation, Programme, SiteMembership
 def core_team_invite(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    form = InvitationForm(request.POST or None, for_site=False)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            invitation = services.invitation_create(
-                programme=programme, invited_by=request.user, email=data["email"],
-                full_name=data["full_name"], core_role=data["role"],
-            )
-        except services.InvitationError as exc:
-            form.add_error("email", str(exc))
-        else:
-            messages.success(request, f"An invitation has been sent to {invitation.email}")
-            return redirect("programmes:programme_detail", programme.pk)
-    return render(request, "programmes/invitation_form.html",
-                  {"form": form, "programme": programme, "team_name": "the core team",
-                   "valid_days": settings.INVITATION_VALID_DAYS})
+    return _invite(request, programme=programme, site=None,
+                   done_url=reverse("programmes:programme_detail", args=[programme.pk]))
 
 
-def _site_for_team_management(request: HttpRequest, pk: int):
+def _site_for_team_management(request: HttpRequest, pk: int) -> Site:
     site = selectors.site_for_user(request.user, pk)
     if not selectors.can_manage_site_team(request.user, site):
         raise PermissionDenied
     return site
 
 
-def _programme_for_site(site) -> Programme | None:
-    """The programme a site team invitation is sent in the name of: its current one."""
-    enrolments = list(selectors.site_enrolments(site))
-    current = [e for e in enrolments if not e.is_withdrawn] or enrolments
-    return current[0].programme if current else None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def site_team_invite(request: HttpRequest, pk: int) -> HttpResponse:
     site = _site_for_team_management(request, pk)
-    programme = _programme_for_site(site)
+    # Invitations go out in the name of the site's current programme.
+    programme = selectors.current_programme_for_site(site)
+    if programme is None:
+        raise Http404
     request.programme = programme
-    form = InvitationForm(request.POST or None, for_site=True)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            invitation = services.invitation_create(
-                programme=programme, site=site, invited_by=request.user, email=data["email"],
-                full_name=data["full_name"], site_role=data["role"],
-                clinical_specialty=data.get("clinical_specialty", ""),
-            )
-        except services.InvitationError as exc:
-            form.add_error("email", str(exc))
-        else:
-            messages.success(request, f"An invitation has been sent to {invitation.email}")
-            return redirect("programmes:site_detail", site.pk)
-    return render(request, "programmes/invitation_form.html",
-                  {"form": form, "site": site, "team_name": site.name,
-                   "valid_days": settings.INVITATION_VALID_DAYS})
+    return _invite(request, programme=programme, site=site,
+                   done_url=reverse("programmes:site_detail", args=[site.pk]))
 
 
 def _invitation_for_manager(request: HttpRequest, invitation_pk: int) -> Invitation:
