@@ -21,4 +21,4 @@ RUN ILCOP_ENVIRONMENT=production DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOS
     python manage.py collectstatic --noinput
 USER ilcop
 EXPOSE 8000
-CMD ["gunicorn", "ilcop.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "ilcop.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

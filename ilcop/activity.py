@@ -44,13 +44,24 @@ def log_action(
     return entry
 
 
-def timeline_for(scope: models.Model) -> QuerySet[ActivityLog]:
-    """Every entry filed under ``scope``, newest first."""
-    return (
-        ActivityLog.objects.filter(
-            scopes__content_type=ContentType.objects.get_for_model(scope),
-            scopes__object_id=scope.pk,
-        )
-        .select_related("actor")
-        .order_by("-created_at", "-id")
+def timeline_for(
+    scope: models.Model, *, within: Iterable[models.Model] | None = None
+) -> QuerySet[ActivityLog]:
+    """Every entry filed under ``scope``, newest first.
+
+    With ``within``, only the entries also filed under one of those objects: a site's
+    timeline as seen by one programme's core team shows that programme's part of it.
+    """
+    entries = ActivityLog.objects.filter(
+        scopes__content_type=ContentType.objects.get_for_model(scope),
+        scopes__object_id=scope.pk,
     )
+    if within is not None:
+        within = list(within)
+        ids = [obj.pk for obj in within]
+        content_type = ContentType.objects.get_for_model(within[0]) if within else None
+        entries = entries.filter(
+            pk__in=ActivityScope.objects.filter(content_type=content_type, object_id__in=ids)
+            .values("entry_id")
+        )
+    return entries.select_related("actor").order_by("-created_at", "-id")

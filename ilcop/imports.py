@@ -6,7 +6,9 @@ column as a person sees them in a spreadsheet program: the header is row 1, so t
 row is row 2.
 """
 
+import csv
 import io
+import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -50,14 +52,23 @@ def read_csv_table(uploaded, *, required_columns: list[str]) -> list[tuple[int, 
     "site_code" and " SITE CODE " are the same column.
     """
     text = _decode(uploaded.read())
+    if "\x00" in text:
+        raise ImportFailed([RowError(None, "file", "is not a text CSV file. Save it as CSV UTF-8.")
+                            ])
     if not text.strip():
         raise ImportFailed([RowError(None, "file", "is empty.")])
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
-            skipinitialspace=True,
-        )
+        with warnings.catch_warnings():
+            # Rows longer than the header are reported by _check_row_lengths below.
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
+                skipinitialspace=True,
+                # A trailing comma on data rows must not turn the first column into an index.
+                index_col=False,
+            )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        _check_row_lengths(text)
         raise ImportFailed(
             [RowError(None, "file", f"could not be read as CSV ({exc}).")]
         ) from None
@@ -68,6 +79,7 @@ def read_csv_table(uploaded, *, required_columns: list[str]) -> list[tuple[int, 
         raise ImportFailed(
             [RowError(1, c, "this column is missing from the header row.") for c in missing]
         )
+    _check_row_lengths(text)
     if len(frame) > MAX_ROWS:
         raise ImportFailed([RowError(None, "file", f"has more than {MAX_ROWS:,} rows.")])
 
@@ -79,6 +91,24 @@ def read_csv_table(uploaded, *, required_columns: list[str]) -> list[tuple[int, 
     if not rows:
         raise ImportFailed([RowError(None, "file", "has a header row but no data rows.")])
     return rows
+
+
+def _check_row_lengths(text: str) -> None:
+    """Refuse rows with more values than the header has names.
+
+    pandas would silently drop the extra values (or, without index_col=False, shift every
+    column along by one); an empty trailing cell, as spreadsheets often write, is fine.
+    """
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, [])
+    errors = [
+        RowError(number, "file", f"has {len(row)} values but row 1 has only {len(header)} "
+                 "column names. Check for an extra comma or a misplaced value.")
+        for number, row in enumerate(rows, start=2)
+        if len(row) > len(header) and any(cell.strip() for cell in row[len(header):])
+    ]
+    if errors:
+        raise ImportFailed(errors)
 
 
 def normalise_column(name: str) -> str:

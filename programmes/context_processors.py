@@ -1,7 +1,20 @@
+from django.urls import reverse
+
+
 def current_programme(request):
     """The programme the header names: the one the current page belongs to, if any.
 
-    Views that work inside a programme set ``request.programme``; elsewhere a person in
-    exactly one programme sees that one.
+    Views inside a programme set ``request.programme``. The header links to the programme's
+    page only for its core team; for a site member that page would be a 404.
     """
-    return {"current_programme": getattr(request, "programme", None)}
+    programme = getattr(request, "programme", None)
+
+    def url() -> str:
+        if programme is None or not request.user.is_authenticated:
+            return ""
+        if not request.user.core_memberships.filter(programme=programme).exists():
+            return ""
+        return reverse("programmes:programme_detail", args=[programme.pk])
+
+    # A callable, so the query runs only on pages whose template asks for it.
+    return {"current_programme": programme, "current_programme_url": url}

@@ -128,14 +128,26 @@ class EnrolmentMoveForm(PlainErrorMessagesMixin, forms.Form):
     # whose ValidationError the view attaches to this form's fields.
 
 
+class EnrolmentChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        # Anything but a plausible id is refused before it reaches the database, where an
+        # over-long number raises OverflowError (SQLite) or DataError (PostgreSQL).
+        for pk in value:
+            if not str(pk).isdigit() or len(str(pk)) > 18:
+                raise forms.ValidationError("Select the sites again", code="invalid_pk_value")
+        return super()._check_values(value)
+
+
 class BulkMoveForm(EnrolmentMoveForm):
-    enrolments = forms.ModelMultipleChoiceField(
+    enrolments = EnrolmentChoiceField(
         queryset=Enrolment.objects.none(), widget=forms.MultipleHiddenInput,
         error_messages={"required": "Select at least one site to move"},
     )
 
     def __init__(self, *args, programme: Programme, **kwargs):
-        targets = [s for s in Enrolment.Status.values if s != funnel.INVITED]
+        # Approval is recorded one site at a time: each trust's executive is a different person.
+        targets = [s for s in Enrolment.Status.values if s not in (funnel.INVITED,
+                                                                   funnel.APPROVED)]
         super().__init__(*args, targets=targets, **kwargs)
         self.fields["enrolments"].queryset = Enrolment.objects.filter(programme=programme)
 

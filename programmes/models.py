@@ -8,6 +8,7 @@ import datetime
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -124,6 +125,10 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+# Larger than any MDT's caseload; stops a typo from becoming a number the database refuses.
+MAX_ANNUAL_NEW_PATIENTS = 100_000
+
+
 class Site(models.Model):
     """A multidisciplinary team (MDT) at an organisation: the unit that takes part."""
 
@@ -135,7 +140,8 @@ class Site(models.Model):
     mdt_day = models.PositiveSmallIntegerField("MDT meeting day", choices=Weekday.choices)
     mdt_time = models.TimeField("MDT meeting start time")
     annual_new_patients = models.PositiveIntegerField(
-        "approximate new patients a year", null=True, blank=True
+        "approximate new patients a year", null=True, blank=True,
+        validators=[MaxValueValidator(MAX_ANNUAL_NEW_PATIENTS)],
     )
 
     class Meta:

@@ -31,7 +31,8 @@ def programme_for_core_team(user: User, pk: int) -> Programme:
 
 
 def can_create_programme(user: User) -> bool:
-    return user.is_authenticated and (user.is_staff or user.core_memberships.exists())
+    """Only platform staff set up programmes: a new programme's core team sees its sites."""
+    return user.is_authenticated and user.is_staff
 
 
 def visible_sites(user: User) -> QuerySet[Site]:
@@ -121,9 +122,26 @@ def site_enrolments(site: Site) -> QuerySet[Enrolment]:
     )
 
 
-def current_programme_for_site(site: Site) -> Programme | None:
-    """The newest programme the site is still in (or, failing that, the newest at all)."""
+def is_site_member(user: User, site: Site) -> bool:
+    return SiteMembership.objects.current().filter(site=site, user=user).exists()
+
+
+def site_enrolments_for(user: User, site: Site) -> list[Enrolment]:
+    """The site's enrolments this person may see.
+
+    The site's own team sees every programme it is in. A core team sees only its own
+    programme's enrolment: another programme's approvals and reasons are not theirs to read.
+    """
     enrolments = list(site_enrolments(site))
+    if is_site_member(user, site):
+        return enrolments
+    core_ids = set(core_programmes(user).values_list("pk", flat=True))
+    return [e for e in enrolments if e.programme_id in core_ids]
+
+
+def current_programme_for_site(user: User, site: Site) -> Programme | None:
+    """The newest visible programme the site is still in (or, failing that, the newest)."""
+    enrolments = site_enrolments_for(user, site)
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
     return current[0].programme if current else None
 

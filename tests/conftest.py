@@ -41,10 +41,11 @@ def _eager_celery(request):
     consumes them during ordinary tests.
     """
     eager = request.node.get_closest_marker("needs_worker") is None
-    previous = celery_app.conf.task_always_eager
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = True
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 def pytest_collection_modifyitems(config, items):

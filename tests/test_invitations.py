@@ -126,12 +126,35 @@ def test_sending_again_retires_the_old_link(as_core, site, core, mailoutbox,
     assert Client().get(new).status_code == 200
 
 
-def test_inviting_the_same_person_twice_resends_rather_than_duplicates(
+def test_a_double_submitted_invitation_is_sent_once(
     as_core, site, mailoutbox, django_capture_on_commit_callbacks
 ):
     invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
     invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
     assert Invitation.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_inviting_again_with_a_different_role_updates_and_resends(
+    as_core, site, mailoutbox, django_capture_on_commit_callbacks
+):
+    invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        as_core.post(f"/sites/{site.pk}/team/invite/", {
+            "full_name": "Dr Ada Okafor", "email": "ada.okafor@trust.example", "role": "manager",
+        })
+    invitation = Invitation.objects.get()
+    assert invitation.site_role == "manager"
+    assert len(mailoutbox) == 2
+    assert "as Manager." in mailoutbox[1].body
+    assert Client().get(link_in(mailoutbox[0])).status_code == 410
+
+
+def test_inviting_again_later_resends(as_core, site, mailoutbox,
+                                      django_capture_on_commit_callbacks):
+    invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
+    with time_machine.travel(datetime.timedelta(minutes=5)):
+        invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 2
 
 
@@ -235,3 +258,24 @@ def test_the_invitation_email_task_skips_a_withdrawn_invitation(site, core, mail
 
     send_invitation_email.delay(invitation.pk)
     assert mailoutbox == []
+
+
+def test_a_mail_server_failure_without_redis_does_not_break_the_page(
+    as_core, site, settings, django_capture_on_commit_callbacks
+):
+    """With no broker, tasks run in the web process; a failure is logged, not shown as 500."""
+    from ilcop.celery import app as celery_app
+
+    settings.EMAIL_BACKEND = "tests.test_invitations.FailingBackend"
+    celery_app.conf.task_eager_propagates = False
+    response = invite_site_lead(as_core, site, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert Invitation.objects.get().status == "pending"
+
+
+class FailingBackend:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")

@@ -1,14 +1,22 @@
+import logging
+
 from django.core.mail import EmailMessage
 
+from ilcop.logging import RedactSecretsFilter
 from ilcop.mail import ConsoleAndFileBackend
 
 
 def test_development_email_goes_to_the_console_and_to_a_file(settings, tmp_path, capsys):
     settings.EMAIL_FILE_PATH = tmp_path
-    backend = ConsoleAndFileBackend()
-    EmailMessage("Visit confirmed", "See you on Tuesday", to=["a@trust.example"]).send()
-    backend.send_messages([EmailMessage("Visit confirmed", "See you on Tuesday",
-                                        to=["a@trust.example"])])
+    message = EmailMessage("Visit confirmed", "See you on Tuesday", to=["a@trust.example"])
+    ConsoleAndFileBackend().send_messages([message])
     [written] = list(tmp_path.iterdir())
     assert "See you on Tuesday" in written.read_text()
     assert "Subject: Visit confirmed" in capsys.readouterr().out
+
+
+def test_invitation_links_are_redacted_from_logs():
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1,
+                               "Gone: %s", ("/invitations/eyJpIjoxfQ:1xV:abc/",), None)
+    RedactSecretsFilter().filter(record)
+    assert record.getMessage() == "Gone: /invitations/[redacted]/"

@@ -6,8 +6,10 @@ and an anonymous visitor.
 """
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.test import Client
 
+from ilcop.models import User
 from programmes.models import Enrolment, Invitation, SiteMembership
 
 from .factories import SiteMembershipFactory
@@ -121,5 +123,70 @@ def test_a_member_of_another_site_cannot_move_or_edit_by_post(world, client_for,
 
 
 def test_signup_is_closed(db):
-    response = Client().get("/accounts/signup/")
-    assert "Sign up closed" in response.content.decode() or response.status_code in (403, 404)
+    response = Client().post("/accounts/signup/", {
+        "email": "me@example.org", "password1": "a long passphrase",
+        "password2": "a long passphrase",
+    })
+    assert "You cannot create an account yourself" in response.content.decode()
+    assert not User.objects.exists()
+
+
+def test_nobody_adds_a_second_email_address_to_their_account(client_for, lead):
+    response = client_for(lead).post("/accounts/email/", {"action_add": "", "email": "x@y.org"})
+    assert response.status_code in (200, 302)
+    assert EmailAddress.objects.filter(user=lead).count() == 1
+
+
+def test_site_members_see_the_programme_named_but_not_linked(client_for, lead, site, programme):
+    content = client_for(lead).get(f"/sites/{site.pk}/").content.decode()
+    header = content[content.index("<header"):content.index("</header>")]
+    assert programme.name in header
+    assert f'href="/programmes/{programme.pk}/"' not in header
+
+
+@pytest.mark.parametrize("url", [
+    "/sites/99999999999999999999999/", "/programmes/123456789012345678901234567890/sites/",
+])
+def test_absurd_ids_are_not_found(as_core, url):
+    assert as_core.get(url).status_code == 404
+
+
+def test_absurd_ids_in_a_bulk_move_get_a_message(as_core, programme):
+    response = as_core.post(f"/programmes/{programme.pk}/sites/",
+                            {"enrolments": ["99999999999999999999999", "x"], "target": "control"})
+    assert response.status_code == 200
+    assert "Select the sites again" in response.content.decode()
+
+
+def test_a_nul_in_the_search_box_is_harmless(as_core, programme):
+    assert as_core.get(f"/programmes/{programme.pk}/sites/?q=a%00b").status_code == 200
+
+
+def test_only_staff_set_up_programmes(client_for, core):
+    assert client_for(core).get("/programmes/new/").status_code == 404
+
+
+def test_a_second_programme_sharing_a_site_sees_only_its_own_part(
+    client_for, programme, site, core, other_core, lead
+):
+    """A staff member may enrol one MDT in two programmes. Each core team then sees the team
+    (it runs that site's participation) but not the other programme's enrolment or log."""
+    from ilcop.activity import log_action
+    from programmes import services
+
+    second = other_core.core_memberships.get().programme
+    second_enrolment = Enrolment.objects.create(programme=second, site=site)
+    first_enrolment = Enrolment.objects.get(programme=programme, site=site)
+    services.enrolment_move(enrolment=first_enrolment, target="withdrawn", user=core,
+                            reason="Confidential reason in the first programme")
+    log_action(second_enrolment, "enrolment.created", actor=other_core,
+               summary="Invited to the second programme", scopes=[second, site])
+
+    page = client_for(other_core).get(f"/sites/{site.pk}/").content.decode()
+    assert "Invited to the second programme" in page
+    assert programme.name not in page
+    assert "Confidential reason" not in page
+    assert "Dr Lena Lead" in page
+
+    own_team_view = client_for(lead).get(f"/sites/{site.pk}/").content.decode()
+    assert "Confidential reason" in own_team_view and second.name in own_team_view

@@ -14,6 +14,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "x" * 20 + "a-long-random-production-secret-for-the-check-0123456789",
     "DJANGO_ALLOWED_HOSTS": "peer-review.example.nhs.uk",
     "DATABASE_URL": "postgres://ilcop:secret@db.example:5432/ilcop",
+    "REDIS_URL": "redis://redis.example:6379/0",
 }
 
 
@@ -59,3 +60,14 @@ def test_docker_compose_file_is_valid():
              "DJANGO_ALLOWED_HOSTS": "example.org"}, timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_never_runs_in_debug_mode():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
+                    env={**PRODUCTION, "DJANGO_DEBUG": "true"})
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_production_requires_a_broker():
+    env = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
+    assert "REDIS_URL must be set in production" in manage("check", env=env).stderr

@@ -166,3 +166,53 @@ def test_the_template_download_imports_cleanly(as_core, programme, core):
     assert template["Content-Type"].startswith("text/csv")
     sites = run_import(programme, core, template.content.decode())
     assert sites[0].code == "RZZ-LUNG"
+
+
+def test_a_trailing_comma_on_data_rows_is_harmless(programme, core):
+    rows = [HEADER, GOOD_ROWS[0] + ",", GOOD_ROWS[1] + ","]
+    assert len(run_import(programme, core, "\n".join(rows))) == 2
+
+
+def test_a_row_with_more_values_than_columns_is_named(programme, core):
+    with pytest.raises(ImportFailed) as failure:
+        run_import(programme, core, "\n".join([HEADER, GOOD_ROWS[0], GOOD_ROWS[1] + ",extra"]))
+    assert [e.row for e in failure.value.errors] == [3]
+    assert "has 13 values but row 1 has only 12 column names" in str(failure.value.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("latitude", "NaN"), ("latitude", "Infinity"), ("annual_new_patients", "3000000000")],
+)
+def test_numbers_that_are_not_sensible_are_refused(programme, core, column, value):
+    row = dict(zip(HEADER.split(","), GOOD_ROWS[0].split(","), strict=True))
+    row[column] = value
+    with pytest.raises(ImportFailed) as failure:
+        run_import(programme, core, HEADER + "\n" + ",".join(row.values()))
+    assert {e.column for e in failure.value.errors} >= {column}
+    assert not Site.objects.exists()
+
+
+def test_a_file_with_nul_characters_is_refused(programme, core):
+    with pytest.raises(ImportFailed):
+        run_import(programme, core, HEADER + "\n" + GOOD_ROWS[0].replace("Wyvern", "Wy\x00vern"))
+
+
+def test_a_site_recorded_for_another_programme_cannot_be_pulled_in(programme, core):
+    EnrolmentFactory(site__code="ZA1-LUNG", site__organisation__code="ZA1",
+                     site__organisation__name="Wyvern Valley Hospitals NHS Trust")
+    with pytest.raises(ImportFailed) as failure:
+        run_import(programme, core, HEADER + "\n" + GOOD_ROWS[0])
+    assert "already recorded for another programme" in str(failure.value.errors[0])
+    assert not Enrolment.objects.filter(programme=programme).exists()
+
+
+@pytest.mark.parametrize(("typed", "day"), [("Tues", 1), ("thurs", 3), ("Sat.", 5)])
+def test_common_day_abbreviations(programme, core, typed, day):
+    [site] = run_import(programme, core, HEADER + "\n" + GOOD_ROWS[0].replace("Tuesday", typed))
+    assert site.mdt_day == day
+
+
+def test_a_word_that_merely_starts_like_a_day_is_refused(programme, core):
+    with pytest.raises(ImportFailed):
+        run_import(programme, core, HEADER + "\n" + GOOD_ROWS[0].replace("Tuesday", "Sunshine"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from ilcop.celery import app as celery_app
@@ -98,10 +98,15 @@ def test_a_real_worker_sends_the_invitation_email(worker, programme, site, core)
     assert not celery_app.conf.task_always_eager
     assert settings.CELERY_BROKER_URL.startswith("redis://")
 
-    services.invitation_create(
-        programme=programme, site=site, invited_by=core, email="ada@trust.example",
-        full_name="Dr Ada Okafor", site_role="clinical_lead",
-    )
+    with transaction.atomic():
+        services.invitation_create(
+            programme=programme, site=site, invited_by=core, email="ada@trust.example",
+            full_name="Dr Ada Okafor", site_role="clinical_lead",
+        )
+        # Nothing is queued until the invitation is committed and the worker can read it.
+        assert len(connection.run_on_commit) == 1
+        time.sleep(1)
+        assert not worker["mail_dir"].exists() or not any(worker["mail_dir"].iterdir())
 
     message = wait_for_mail(worker["mail_dir"])
     assert "To: ada@trust.example" in message

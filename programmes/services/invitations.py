@@ -5,6 +5,7 @@ current nonce. Tokens expire INVITATION_VALID_DAYS after sending; sending again 
 nonce, so only the latest link works; accepting or withdrawing the invitation retires it.
 """
 
+import datetime
 import logging
 
 from allauth.account.models import EmailAddress
@@ -17,6 +18,7 @@ from django.utils import timezone
 from ilcop.activity import log_action
 from ilcop.mail import send_templated_email
 from ilcop.models import User
+from ilcop.services import model_update
 
 from ..models import CoreTeamMembership, Invitation, Programme, Site, SiteMembership
 
@@ -89,11 +91,13 @@ def invitation_create(
         team = site.name if site else "the core team"
         raise InvitationError(f"{email} is already a member of {team}.")
     with transaction.atomic():
-        pending = Invitation.objects.filter(
+        pending = Invitation.objects.select_for_update().filter(
             programme=programme, site=site, email=email, status=Invitation.Status.PENDING
         ).first()
         if pending is not None:
-            return invitation_send(invitation=pending, user=invited_by)
+            return _invite_again(pending, user=invited_by, full_name=full_name.strip(),
+                                 core_role=core_role, site_role=site_role,
+                                 clinical_specialty=clinical_specialty)
         invitation = Invitation(
             programme=programme, site=site, email=email, full_name=full_name.strip(),
             core_role=core_role, site_role=site_role, clinical_specialty=clinical_specialty,
@@ -112,6 +116,28 @@ def invitation_create(
             scopes=[programme, *([site] if site else [])],
         )
         return invitation_send(invitation=invitation, user=invited_by)
+
+
+# A second identical invitation within this time is a double-submitted form, not a resend.
+RESEND_GRACE = datetime.timedelta(minutes=2)
+
+
+def _invite_again(invitation: Invitation, *, user: User, **details) -> Invitation:
+    """Inviting someone who already has a pending invitation to the same team.
+
+    Changed details (a different role, say) are applied and the invitation sent again; the
+    same details within RESEND_GRACE are a double submission and send nothing.
+    """
+    changed = model_update(instance=invitation, data=details)
+    if changed:
+        log_action(invitation, "invitation.changed", actor=user,
+                   summary=f"Changed the invitation to {invitation.full_name}: now "
+                           f"{invitation.role_label}",
+                   data={"fields": changed},
+                   scopes=[invitation.programme, *([invitation.site] if invitation.site else [])])
+    elif invitation.sent_at and timezone.now() - invitation.sent_at < RESEND_GRACE:
+        return invitation
+    return invitation_send(invitation=invitation, user=user)
 
 
 @transaction.atomic

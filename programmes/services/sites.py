@@ -9,7 +9,16 @@ from ilcop.imports import ImportFailed, RowError, read_csv_table
 from ilcop.models import User
 from ilcop.services import changed_summary, model_update
 
-from ..models import Enrolment, Organisation, Programme, Region, Site, Specialty, Weekday
+from ..models import (
+    MAX_ANNUAL_NEW_PATIENTS,
+    Enrolment,
+    Organisation,
+    Programme,
+    Region,
+    Site,
+    Specialty,
+    Weekday,
+)
 
 
 @transaction.atomic
@@ -45,7 +54,8 @@ def site_update(*, site: Site, user: User, **fields) -> Site:
     changed = model_update(instance=site, data=fields)
     if changed:
         log_action(site, "site.updated", actor=user, summary=changed_summary(Site, changed),
-                   data={"fields": changed})
+                   data={"fields": changed},
+                   scopes=[e.programme for e in site.enrolments.select_related("programme")])
     return site
 
 
@@ -72,7 +82,11 @@ def _lookup(choices, text: str):
     return None
 
 
-_DAY_ABBREVIATIONS = {label[:3].lower(): value for value, label in Weekday.choices}
+# Full names are matched by _lookup; these are the abbreviations people type.
+_DAY_ABBREVIATIONS = {
+    **{label[:3].lower(): value for value, label in Weekday.choices},
+    "tues": 1, "weds": 2, "thur": 3, "thurs": 3,
+}
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::\d{2})?$")
 
 
@@ -93,7 +107,7 @@ def _parse_row(row: int, cells: dict[str, str], programme: Programme, errors: li
     if cells["mdt_day"]:
         day = _lookup(Weekday.choices, cells["mdt_day"])
         if day is None:
-            day = _DAY_ABBREVIATIONS.get(cells["mdt_day"][:3].lower())
+            day = _DAY_ABBREVIATIONS.get(cells["mdt_day"].lower().rstrip("."))
         if day is None:
             error("mdt_day", f"“{cells['mdt_day']}” is not a day of the week.")
 
@@ -120,6 +134,8 @@ def _parse_row(row: int, cells: dict[str, str], programme: Programme, errors: li
         try:
             value = Decimal(text)
         except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
             error(column, f"“{text}” is not a number.")
             continue
         if not -limit <= value <= limit:
@@ -133,8 +149,11 @@ def _parse_row(row: int, cells: dict[str, str], programme: Programme, errors: li
     size = None
     if cells.get("annual_new_patients"):
         text = cells["annual_new_patients"].replace(",", "")
-        if text.isdigit():
+        if text.isdigit() and int(text) <= MAX_ANNUAL_NEW_PATIENTS:
             size = int(text)
+        elif text.isdigit():
+            error("annual_new_patients", f"{text} is more than {MAX_ANNUAL_NEW_PATIENTS:,}; "
+                  "enter the approximate new patients a year.")
         else:
             error("annual_new_patients", f"“{cells['annual_new_patients']}” is not a whole number.")
 
@@ -161,8 +180,8 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
 
     Existing organisations are matched on their code and left as they are; a row whose
     organisation name differs from the stored one is an error, because it usually means a
-    mistyped code. A site already in the programme is an error; a known site not yet in it
-    is invited.
+    mistyped code. A site code that is already recorded is an error: an import only adds new
+    MDTs, so nobody can pull another programme's site (and its team) into their own.
 
     Raises ImportFailed with every problem, by row and column, when any row is wrong.
     """
@@ -174,9 +193,7 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
     org_codes = {p["organisation"]["code"] for _, p in parsed}
     site_codes = {p["site"]["code"] for _, p in parsed}
     known_orgs = {o.code: o for o in Organisation.objects.filter(code__in=org_codes)}
-    known_sites = {
-        s.code: s for s in Site.objects.filter(code__in=site_codes).select_related("organisation")
-    }
+    known_sites = set(Site.objects.filter(code__in=site_codes).values_list("code", flat=True))
     enrolled = set(
         Enrolment.objects.filter(programme=programme, site__code__in=site_codes)
         .values_list("site__code", flat=True)
@@ -208,14 +225,13 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
                 "each site once."))
         else:
             first_site_row[site["code"]] = row
-        known_site = known_sites.get(site["code"])
         if site["code"] in enrolled:
             errors.append(RowError(row, "site_code",
                 f"{site['code']} is already in this programme."))
-        elif known_site and known_site.organisation.code != org["code"]:
+        elif site["code"] in known_sites:
             errors.append(RowError(row, "site_code",
-                f"{site['code']} is already recorded at another organisation "
-                f"({known_site.organisation.name})."))
+                f"{site['code']} is already recorded for another programme. To include it "
+                "in this one as well, ask a system administrator."))
 
     if errors:
         raise ImportFailed(errors)
@@ -229,10 +245,8 @@ def sites_import(*, programme: Programme, user: User, uploaded) -> list[Site]:
 
     sites = []
     for _, p in parsed:
-        site = known_sites.get(p["site"]["code"])
-        if site is None:
-            site = Site.objects.create(organisation=known_orgs[p["organisation"]["code"]],
-                                       **p["site"])
+        site = Site.objects.create(organisation=known_orgs[p["organisation"]["code"]],
+                                   **p["site"])
         _enrol(site=site, programme=programme, user=user, how="(imported from a file)")
         sites.append(site)
 

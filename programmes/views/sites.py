@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from ilcop.imports import ImportFailed
 
 from .. import funnel, selectors, services
 from ..forms import BulkMoveForm, EnrolmentMoveForm, OrganisationForm, SiteForm, SiteImportForm
-from ..models import Enrolment, Organisation, Region
+from ..models import Enrolment, Region
 from ..services.sites import IMPORT_COLUMNS
 
 PAGE_SIZE = 50
@@ -25,7 +26,7 @@ def _list_filters(request: HttpRequest) -> dict[str, str]:
         "status": request.GET.get("status", ""),
         "reached": request.GET.get("reached", ""),
         "region": request.GET.get("region", ""),
-        "query": request.GET.get("q", "").strip()[:100],
+        "query": request.GET.get("q", "").replace("\x00", "").strip()[:100],
     }
     # Unknown values are ignored rather than matching nothing, so a mangled link still works.
     if filters["status"] not in Enrolment.Status.values:
@@ -131,9 +132,15 @@ def site_add(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"specialty": programme.specialty, "organisation": request.GET.get("organisation")}
     form = SiteForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        site = services.site_create(user=request.user, programme=programme, **form.cleaned_data)
-        messages.success(request, f"{site} has been added and invited to the programme")
-        return redirect("programmes:site_detail", site.pk)
+        try:
+            site = services.site_create(user=request.user, programme=programme,
+                                        **form.cleaned_data)
+        except IntegrityError:
+            # Someone added the same code a moment ago, after the form's own check.
+            form.add_error("code", SiteForm.Meta.error_messages["code"]["unique"])
+        else:
+            messages.success(request, f"{site} has been added and invited to the programme")
+            return redirect("programmes:site_detail", site.pk)
     return render(request, "programmes/site_form.html", {"form": form, "programme": programme})
 
 
@@ -202,16 +209,19 @@ def site_import_template(request: HttpRequest, pk: int) -> HttpResponse:
 def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A site's home: its programmes and where it is in each, what happens next, its team."""
     site = selectors.site_for_user(request.user, pk)
-    enrolments = list(selectors.site_enrolments(site))
-    core_programme_ids = set(
-        selectors.core_programmes(request.user).values_list("pk", flat=True)
-    )
+    is_member = selectors.is_site_member(request.user, site)
+    enrolments = selectors.site_enrolments_for(request.user, site)
+    core_ids = set(selectors.core_programmes(request.user).values_list("pk", flat=True))
     for enrolment in enrolments:
         enrolment.next_step = funnel.NEXT_STEPS[enrolment.status]
-        enrolment.can_move = enrolment.programme_id in core_programme_ids
+        enrolment.can_move = enrolment.programme_id in core_ids
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
     request.programme = current[0].programme if current else None
-    is_core = bool(core_programme_ids & {e.programme_id for e in enrolments})
+    is_core = any(e.can_move for e in enrolments)
+    if is_member:
+        timeline = timeline_for(site)
+    else:
+        timeline = timeline_for(site, within=[e.programme for e in enrolments])
     can_manage = is_core or selectors.can_manage_site_team(request.user, site)
     return render(request, "programmes/site_detail.html", {
         "site": site,
@@ -220,7 +230,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_manage_team": can_manage,
         "is_core_team": is_core,
         "invitations": selectors.pending_invitations(site=site) if can_manage else [],
-        "timeline": timeline_for(site)[:20],
+        "timeline": timeline[:20],
     })
 
 
@@ -232,7 +242,6 @@ def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # Members may see their site, but the core team keeps its details.
         raise PermissionDenied
     form = SiteForm(request.POST or None, instance=site)
-    form.fields["organisation"].queryset = Organisation.objects.all()
     if request.method == "POST" and form.is_valid():
         site.refresh_from_db()
         services.site_update(site=site, user=request.user, **form.cleaned_data)

@@ -1,5 +1,6 @@
 """Inviting people, accepting invitations, and keeping a site's team up to date."""
 
+from allauth.account.models import EmailAddress
 from allauth.account.utils import perform_login
 from django.conf import settings
 from django.contrib import messages
@@ -63,7 +64,7 @@ def _site_for_team_management(request: HttpRequest, pk: int) -> Site:
 def site_team_invite(request: HttpRequest, pk: int) -> HttpResponse:
     site = _site_for_team_management(request, pk)
     # Invitations go out in the name of the site's current programme.
-    programme = selectors.current_programme_for_site(site)
+    programme = selectors.current_programme_for_site(request.user, site)
     if programme is None:
         raise Http404
     request.programme = programme
@@ -132,7 +133,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "programmes/invitation_invalid.html", {"problem": str(exc)},
                       status=410)
 
-    has_account = User.objects.filter(email__iexact=invitation.email).exists()
+    has_account = (
+        User.objects.filter(email__iexact=invitation.email).exists()
+        or EmailAddress.objects.filter(email__iexact=invitation.email).exists()
+    )
     if has_account:
         if not request.user.is_authenticated:
             return render(request, "programmes/invitation_sign_in.html", {
@@ -149,13 +153,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("programmes:home")
         return render(request, "programmes/invitation_accept.html", {"invitation": invitation})
 
-    if request.user.is_authenticated:
-        # Someone else is signed in on this browser; the invitation is not theirs.
-        logout(request)
     form = AcceptInvitationForm(
         request.POST or None, email=invitation.email, initial={"full_name": invitation.full_name}
     )
     if request.method == "POST" and form.is_valid():
+        if request.user.is_authenticated:
+            # Someone else was signed in on this browser; the newcomer takes over.
+            logout(request)
         try:
             user = services.invitation_accept(
                 invitation=invitation, full_name=form.cleaned_data["full_name"],
