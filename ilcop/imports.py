@@ -3,36 +3,57 @@
 Every importer works the same way: read the whole file into text cells, check every row and
 collect every problem, and write nothing unless there are none. Problems name the row and
 column as a person sees them in a spreadsheet program: the header is row 1, so the first data
-row is row 2.
+row is row 2. An Excel workbook may hold several sheets; each sheet with the expected columns
+is read, and problems name their sheet too.
 """
 
 import csv
 import io
 import warnings
+import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
 
 MAX_ROWS = 20_000
+FILE = "file"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class RowError:
     row: int | None
     column: str
     message: str
+    sheet: str | None = None
 
     def __str__(self) -> str:
-        where = f"Row {self.row}, column “{self.column}”" if self.row else f"Column “{self.column}”"
-        return f"{where}: {self.message}"
+        parts = [f"sheet “{self.sheet}”"] if self.sheet else []
+        if self.row:
+            parts.append(f"row {self.row}")
+        if self.column != FILE:
+            parts.append(f"column “{self.column}”")
+        where = ", ".join(parts) or "the file"
+        where = where[0].upper() + where[1:]
+        # Whole-file and whole-row problems read as a sentence: "The file is empty."
+        return f"{where} {self.message}" if self.column == FILE else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Row:
+    sheet: str | None
+    number: int
+    cells: dict[str, str]
 
 
 class ImportFailed(Exception):
     """Raised with every problem found; nothing has been written."""
 
     def __init__(self, errors: list[RowError]):
-        self.errors = sorted(errors, key=lambda e: (e.row or 0, e.column))
+        self.errors = sorted(errors, key=lambda e: (e.sheet or "", e.row or 0, e.column))
         super().__init__(f"{len(self.errors)} problem(s) in the file")
+
+
+NOT_A_TABLE = "is not a CSV file or an Excel workbook. Save it as CSV UTF-8 or .xlsx."
 
 
 def _decode(raw: bytes) -> str:
@@ -42,21 +63,42 @@ def _decode(raw: bytes) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportFailed([RowError(None, "file", "is not a text CSV file. Save it as CSV UTF-8.")])
+    raise ImportFailed([RowError(None, FILE, NOT_A_TABLE)])
+
+
+def normalise_column(name: str) -> str:
+    return "_".join(str(name).strip().lower().replace("_", " ").split())
+
+
+def read_table(uploaded, *, required_columns: list[str]) -> list[Row]:
+    """Every non-blank row of a CSV file or of each sheet of an .xlsx workbook.
+
+    Column names are matched without regard to case, spaces or underscores, so "Site code",
+    "site_code" and " SITE CODE " are the same column. Cells are stripped text.
+    """
+    raw = uploaded.read()
+    if raw[:4] == b"PK\x03\x04":
+        rows = _read_workbook(raw, required_columns)
+    else:
+        rows = _read_csv(_decode(raw), required_columns)
+    if not rows:
+        raise ImportFailed([RowError(None, FILE, "has a header row but no data rows.")])
+    if len(rows) > MAX_ROWS:
+        raise ImportFailed([RowError(None, FILE, f"has more than {MAX_ROWS:,} rows.")])
+    return rows
 
 
 def read_csv_table(uploaded, *, required_columns: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Return (spreadsheet row number, {column: stripped text}) for each non-blank row.
+    """(row number, cells) for each row: read_table for importers that take CSV only."""
+    return [(row.number, row.cells) for row in read_table(uploaded,
+                                                          required_columns=required_columns)]
 
-    Column names are matched without regard to case, spaces or underscores, so "Site code",
-    "site_code" and " SITE CODE " are the same column.
-    """
-    text = _decode(uploaded.read())
+
+def _read_csv(text: str, required_columns: list[str]) -> list[Row]:
     if "\x00" in text:
-        raise ImportFailed([RowError(None, "file", "is not a text CSV file. Save it as CSV UTF-8.")
-                            ])
+        raise ImportFailed([RowError(None, FILE, NOT_A_TABLE)])
     if not text.strip():
-        raise ImportFailed([RowError(None, "file", "is empty.")])
+        raise ImportFailed([RowError(None, FILE, "is empty.")])
     try:
         with warnings.catch_warnings():
             # Rows longer than the header are reported by _check_row_lengths below.
@@ -69,27 +111,54 @@ def read_csv_table(uploaded, *, required_columns: list[str]) -> list[tuple[int, 
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         _check_row_lengths(text)
-        raise ImportFailed(
-            [RowError(None, "file", f"could not be read as CSV ({exc}).")]
-        ) from None
+        raise ImportFailed([RowError(None, FILE, f"could not be read as CSV ({exc}).")]) \
+            from None
+    _check_columns(frame, required_columns, sheet=None)
+    _check_row_lengths(text)
+    return _rows(frame, sheet=None)
 
+
+def _read_workbook(raw: bytes, required_columns: list[str]) -> list[Row]:
+    try:
+        sheets = pd.read_excel(io.BytesIO(raw), sheet_name=None, dtype=str, header=0,
+                               keep_default_na=False, engine="openpyxl")
+    except (ValueError, zipfile.BadZipFile, KeyError, OSError):
+        raise ImportFailed([RowError(None, FILE, NOT_A_TABLE)]) from None
+    rows: list[Row] = []
+    data_sheets = 0
+    for name, frame in sheets.items():
+        frame.columns = [normalise_column(c) for c in frame.columns]
+        # Sheets without the data columns (notes, a contents page) are not data.
+        if not set(required_columns) & set(frame.columns):
+            continue
+        data_sheets += 1
+        _check_columns(frame, required_columns, sheet=name)
+        rows.extend(_rows(frame, sheet=name))
+    if not data_sheets:
+        raise ImportFailed([
+            RowError(None, FILE, "has no sheet with the expected columns: "
+                     + ", ".join(required_columns) + ".")
+        ])
+    return rows
+
+
+def _check_columns(frame: pd.DataFrame, required_columns: list[str], *, sheet) -> None:
     frame.columns = [normalise_column(c) for c in frame.columns]
     missing = [c for c in required_columns if c not in frame.columns]
     if missing:
-        raise ImportFailed(
-            [RowError(1, c, "this column is missing from the header row.") for c in missing]
-        )
-    _check_row_lengths(text)
-    if len(frame) > MAX_ROWS:
-        raise ImportFailed([RowError(None, "file", f"has more than {MAX_ROWS:,} rows.")])
+        raise ImportFailed([
+            RowError(1, c, "this column is missing from the header row.", sheet=sheet)
+            for c in missing
+        ])
 
+
+def _rows(frame: pd.DataFrame, *, sheet) -> list[Row]:
     rows = []
     for index, record in enumerate(frame.to_dict("records")):
-        cells = {k: "" if pd.isna(v) else str(v).strip() for k, v in record.items()}
+        cells = {k: "" if pd.isna(v) else str(v).replace("\x00", "").strip()
+                 for k, v in record.items()}
         if any(cells.values()):
-            rows.append((index + 2, cells))
-    if not rows:
-        raise ImportFailed([RowError(None, "file", "has a header row but no data rows.")])
+            rows.append(Row(sheet, index + 2, cells))
     return rows
 
 
@@ -102,14 +171,10 @@ def _check_row_lengths(text: str) -> None:
     rows = csv.reader(io.StringIO(text))
     header = next(rows, [])
     errors = [
-        RowError(number, "file", f"has {len(row)} values but row 1 has only {len(header)} "
+        RowError(number, FILE, f"has {len(row)} values but row 1 has only {len(header)} "
                  "column names. Check for an extra comma or a misplaced value.")
         for number, row in enumerate(rows, start=2)
         if len(row) > len(header) and any(cell.strip() for cell in row[len(header):])
     ]
     if errors:
         raise ImportFailed(errors)
-
-
-def normalise_column(name: str) -> str:
-    return "_".join(str(name).strip().lower().replace("_", " ").split())

@@ -797,6 +797,11 @@ def seed(*, reset: bool = False) -> SeedResult:
             return SeedResult(created=False, counts=demo_counts())
         removed = {what: n for what, n in delete_demo().items() if n}
         _write(build_plan())
+        from ilcop.models import User
+
+        from . import demo_audit
+
+        demo_audit.build(demo_programmes().get(), User.objects.get(email=CORE_LEAD_EMAIL))
         return SeedResult(created=True, counts=demo_counts(), removed=removed)
 
 

@@ -4,13 +4,17 @@ from ilcop.forms import PlainErrorMessagesMixin
 
 from . import funnel
 from .models import (
+    MAX_ANNUAL_NEW_PATIENTS,
     CoreTeamMembership,
     Enrolment,
+    Indicator,
     Organisation,
+    Pair,
     Programme,
     Site,
     SiteMembership,
 )
+from .periods import PeriodNotRecognised, parse_period
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 
@@ -18,7 +22,8 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 class ProgrammeForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Programme
-        fields = ["name", "specialty", "kind", "description", "start_date", "end_date", "status"]
+        fields = ["name", "specialty", "kind", "description", "start_date", "end_date", "status",
+                  "baseline_period", "min_denominator"]
         widgets = {
             "kind": forms.RadioSelect,
             "start_date": DATE_WIDGET,
@@ -28,7 +33,18 @@ class ProgrammeForm(PlainErrorMessagesMixin, forms.ModelForm):
         help_texts = {
             "kind": "Reciprocal pairs is the ILCOP model. One-way review is the NHS England "
                     "quality surveillance model.",
+            "baseline_period": "The audit period that decides eligibility and pairing, for "
+                               "example 2025 or 2025/26",
         }
+
+    def clean_baseline_period(self):
+        text = self.cleaned_data["baseline_period"].strip()
+        if not text:
+            return ""
+        try:
+            return parse_period(text).label
+        except PeriodNotRecognised as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         cleaned = super().clean()
@@ -45,7 +61,8 @@ class NewProgrammeForm(ProgrammeForm):
     )
 
     class Meta(ProgrammeForm.Meta):
-        fields = [f for f in ProgrammeForm.Meta.fields if f != "status"]
+        fields = [f for f in ProgrammeForm.Meta.fields
+                  if f not in ("status", "baseline_period", "min_denominator")]
 
 
 class OrganisationForm(PlainErrorMessagesMixin, forms.ModelForm):
@@ -210,3 +227,107 @@ class AcceptInvitationForm(PlainErrorMessagesMixin, forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+
+class IndicatorForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = ["code", "name", "description", "source", "higher_is_better", "is_headline",
+                  "order"]
+        labels = {"higher_is_better": "A higher value is better",
+                  "is_headline": "Headline indicator (used for eligibility and pairing)"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, programme: Programme, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.programme = programme
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        clash = Indicator.objects.filter(programme=self.programme, code=code)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("This programme already has an indicator with this code")
+        return code
+
+
+class AuditImportForm(SiteImportForm):
+    file = forms.FileField(
+        label="Upload a CSV file or Excel workbook",
+        help_text="Each sheet with the columns below is imported; other sheets are skipped.",
+    )
+
+
+class RandomisationForm(PlainErrorMessagesMixin, forms.Form):
+    intervention_count = forms.IntegerField(
+        label="How many sites go to the intervention arm", min_value=1,
+        help_text="The rest of the eligible sites go to the control arm",
+    )
+    stratify_by_region = forms.BooleanField(label="Balance the arms within each region",
+                                            required=False)
+    stratify_by_size = forms.BooleanField(label="Balance the arms within each size band",
+                                          required=False)
+    size_band_edges = forms.CharField(
+        label="Size bands", required=False, initial="200, 400",
+        help_text="New patients a year at which each band starts, for example 200, 400",
+    )
+    seed = forms.IntegerField(
+        label="Random seed (optional)", required=False, min_value=0, max_value=2**31 - 1,
+        help_text="Leave blank for a new random draw. The seed is recorded, so the same seed "
+                  "always gives the same allocation.",
+    )
+    override_reason = forms.CharField(
+        label="Reason for overriding the confirmed allocation", required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_size_band_edges(self):
+        text = self.cleaned_data["size_band_edges"]
+        try:
+            edges = sorted({int(part) for part in text.replace(";", ",").split(",")
+                            if part.strip()})
+        except ValueError:
+            raise forms.ValidationError("Enter whole numbers separated by commas") from None
+        if any(edge <= 0 or edge > MAX_ANNUAL_NEW_PATIENTS for edge in edges):
+            raise forms.ValidationError("Each band must start above 0")
+        return edges
+
+
+class PairingConstraintsForm(forms.Form):
+    not_same_region = forms.BooleanField(label="Never pair sites in the same region",
+                                         required=False)
+    not_same_network = forms.BooleanField(label="Never pair sites in the same network",
+                                          required=False)
+    not_previous_partners = forms.BooleanField(
+        label="Never pair sites that were partners in an earlier programme", required=False,
+        initial=True,
+    )
+    max_distance_km = forms.IntegerField(
+        label="Furthest apart partners may be, in km (optional)", required=False,
+        min_value=1, max_value=2000,
+    )
+
+
+class MakePairForm(forms.Form):
+    site_a = forms.ModelChoiceField(queryset=Site.objects.none(), label="First site")
+    site_b = forms.ModelChoiceField(queryset=Site.objects.none(), label="Second site")
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site_a"].queryset = sites
+        self.fields["site_b"].queryset = sites
+
+
+class SwapPairsForm(forms.Form):
+    first = forms.ModelChoiceField(queryset=Pair.objects.none(), label="First pair")
+    second = forms.ModelChoiceField(queryset=Pair.objects.none(), label="Second pair")
+
+    def __init__(self, *args, pairs, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first"].queryset = pairs
+        self.fields["second"].queryset = pairs
+
+
+class ReasonForm(PlainErrorMessagesMixin, forms.Form):
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from .views import home, programmes, sites, team
+from .views import allocation, audit, home, programmes, sites, team
 
 
 class PrimaryKeyConverter:
@@ -35,7 +35,29 @@ urlpatterns = [
          name="enrolment_move"),
     path("programmes/<pk:pk>/core-team/invite/", team.core_team_invite,
          name="core_team_invite"),
+    path("programmes/<pk:pk>/indicators/", audit.indicator_list, name="indicator_list"),
+    path("programmes/<pk:pk>/indicators/add/", audit.indicator_edit, name="indicator_add"),
+    path("programmes/<pk:pk>/indicators/<pk:indicator_pk>/edit/", audit.indicator_edit,
+         name="indicator_edit"),
+    path("programmes/<pk:pk>/indicators/import/", audit.audit_import_view, name="audit_import"),
+    path("programmes/<pk:pk>/eligibility/", audit.eligibility_check, name="eligibility_check"),
+    path("programmes/<pk:pk>/randomisation/", allocation.randomisation_page,
+         name="randomisation"),
+    path("programmes/<pk:pk>/randomisation/<pk:run_pk>/confirm/",
+         allocation.randomisation_confirm, name="randomisation_confirm"),
+    path("programmes/<pk:pk>/pairing/", allocation.pairing_page, name="pairing"),
+    path("programmes/<pk:pk>/pairing/pairs/<pk:pair_pk>/lock/", allocation.pair_lock,
+         name="pair_lock"),
+    path("programmes/<pk:pk>/pairing/pairs/<pk:pair_pk>/break/", allocation.pair_break,
+         name="pair_break"),
+    path("programmes/<pk:pk>/pairing/make/", allocation.pair_make, name="pair_make"),
+    path("programmes/<pk:pk>/pairing/swap/", allocation.pairs_swap, name="pairs_swap"),
+    path("programmes/<pk:pk>/pairing/confirm/", allocation.pairing_confirm,
+         name="pairing_confirm"),
+    path("programmes/<pk:pk>/pairing/reopen/", allocation.pairing_reopen,
+         name="pairing_reopen"),
     path("sites/<pk:pk>/", sites.site_detail, name="site_detail"),
+    path("sites/<pk:pk>/data/", audit.site_data, name="site_data"),
     path("sites/<pk:pk>/edit/", sites.site_edit, name="site_edit"),
     path("sites/<pk:pk>/team/invite/", team.site_team_invite, name="site_team_invite"),
     path("sites/<pk:pk>/team/<pk:membership_pk>/remove/", team.site_member_remove,

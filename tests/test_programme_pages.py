@@ -39,7 +39,8 @@ def test_people_outside_any_core_team_cannot_set_up_programmes(client_for, outsi
 def test_editing_a_programme_logs_what_changed(as_core, programme):
     data = {"name": programme.name, "specialty": "lung_cancer", "kind": "reciprocal",
             "description": "Now recruiting", "start_date": "2026-01-05",
-            "end_date": "2027-12-17", "status": "recruiting"}
+            "end_date": "2027-12-17", "status": "recruiting", "baseline_period": "",
+            "min_denominator": "30"}
     response = as_core.post(f"/programmes/{programme.pk}/edit/", data)
     assert response.status_code == 302
     programme.refresh_from_db()

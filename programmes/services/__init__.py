@@ -1,5 +1,18 @@
 """Every write in the programmes app: typed, atomic and logged (see ilcop.activity)."""
 
+from .allocation import (
+    PairingConstraints,
+    pair_break,
+    pair_make,
+    pair_set_locked,
+    pairing_confirm,
+    pairing_propose,
+    pairing_reopen,
+    pairs_swap,
+    randomisation_confirm,
+    randomisation_run,
+)
+from .audit import audit_import, eligibility_run, indicator_create, indicator_update
 from .enrolment import enrolment_move, enrolments_move
 from .invitations import (
     InvitationError,
@@ -15,6 +28,20 @@ from .sites import organisation_create, site_create, site_update, sites_import
 from .teams import site_membership_end
 
 __all__ = [
+    "PairingConstraints",
+    "audit_import",
+    "eligibility_run",
+    "indicator_create",
+    "indicator_update",
+    "pair_break",
+    "pair_make",
+    "pair_set_locked",
+    "pairing_confirm",
+    "pairing_propose",
+    "pairing_reopen",
+    "pairs_swap",
+    "randomisation_confirm",
+    "randomisation_run",
     "InvitationError",
     "enrolment_move",
     "enrolments_move",

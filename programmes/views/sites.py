@@ -205,6 +205,25 @@ def site_import_template(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _partner(site, enrolment) -> dict | None:
+    """The site's confirmed partner, with each team's strengths in plain words."""
+    if enrolment.status != Enrolment.Status.INTERVENTION:
+        return None
+    pair = selectors.confirmed_pair_for(site, enrolment.programme)
+    if pair is None:
+        return None
+    names = dict(enrolment.programme.indicators.values_list("code", "name"))
+    ours, theirs = pair.strengths_of(site)
+
+    def words(codes: list[str]) -> str:
+        named = [names.get(code, code).lower() for code in codes]
+        if not named:
+            return ""
+        return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+
+    return {"site": pair.partner_of(site), "ours": words(ours), "theirs": words(theirs)}
+
+
 @login_required
 def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A site's home: its programmes and where it is in each, what happens next, its team."""
@@ -215,6 +234,7 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for enrolment in enrolments:
         enrolment.next_step = funnel.NEXT_STEPS[enrolment.status]
         enrolment.can_move = enrolment.programme_id in core_ids
+        enrolment.partner = _partner(site, enrolment)
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
     request.programme = current[0].programme if current else None
     is_core = any(e.can_move for e in enrolments)

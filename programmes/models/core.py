@@ -42,6 +42,16 @@ class Programme(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SETTING_UP)
+    # The audit period that decides eligibility and pairing, e.g. "2025".
+    baseline_period = models.CharField(max_length=20, blank=True)
+    # Below this denominator a figure rests on small numbers: it is flagged wherever it is
+    # shown, and at baseline it makes a site ineligible (ILCOP required enough baseline data).
+    min_denominator = models.PositiveIntegerField(
+        "smallest reliable denominator", default=30,
+        help_text="Figures with fewer patients than this are flagged as small numbers, and a "
+                  "site needs at least this many in each headline indicator at baseline to be "
+                  "eligible",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

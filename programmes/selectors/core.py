@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404
 
 from ilcop.models import User
 
-from . import funnel
-from .models import (
+from .. import funnel
+from ..models import (
     CoreTeamMembership,
     Enrolment,
     Invitation,

@@ -1,0 +1,39 @@
+"""The programmes app's models, one module per subject."""
+
+from .audit import Indicator, IndicatorValue
+from .core import (
+    MAX_ANNUAL_NEW_PATIENTS,
+    CoreTeamMembership,
+    Enrolment,
+    Invitation,
+    Organisation,
+    Programme,
+    Region,
+    Site,
+    SiteMembership,
+    SiteMembershipQuerySet,
+    Specialty,
+    Weekday,
+)
+from .pairing import Pair, Pairing, PairingConflict, Randomisation
+
+__all__ = [
+    "MAX_ANNUAL_NEW_PATIENTS",
+    "CoreTeamMembership",
+    "Enrolment",
+    "Indicator",
+    "IndicatorValue",
+    "Invitation",
+    "Organisation",
+    "Pair",
+    "Pairing",
+    "PairingConflict",
+    "Programme",
+    "Randomisation",
+    "Region",
+    "Site",
+    "SiteMembership",
+    "SiteMembershipQuerySet",
+    "Specialty",
+    "Weekday",
+]

@@ -1,0 +1,53 @@
+"""Reads, and the scoping rules behind every page (see core.py for the rules)."""
+
+from .audit import (
+    IndicatorFigure,
+    confirmed_pair_for,
+    funnel_chart,
+    programme_funnels,
+    site_profile,
+)
+from .core import (
+    can_create_programme,
+    can_manage_site_team,
+    core_programmes,
+    current_programme_for_site,
+    enrolments_for_list,
+    funnel_counts,
+    home_context,
+    is_core_team_for_site,
+    is_site_member,
+    pending_invitations,
+    programme_core_team,
+    programme_for_core_team,
+    site_enrolments,
+    site_enrolments_for,
+    site_for_user,
+    site_team,
+    visible_sites,
+)
+
+__all__ = [
+    "IndicatorFigure",
+    "can_create_programme",
+    "can_manage_site_team",
+    "confirmed_pair_for",
+    "core_programmes",
+    "current_programme_for_site",
+    "enrolments_for_list",
+    "funnel_chart",
+    "funnel_counts",
+    "home_context",
+    "is_core_team_for_site",
+    "is_site_member",
+    "pending_invitations",
+    "programme_core_team",
+    "programme_for_core_team",
+    "programme_funnels",
+    "site_enrolments",
+    "site_enrolments_for",
+    "site_for_user",
+    "site_profile",
+    "site_team",
+    "visible_sites",
+]
