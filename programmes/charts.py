@@ -6,21 +6,23 @@ everything it needs: no external fonts, stylesheets or scripts; text stays text 
 summarise it for assistive technology; and every id inside is prefixed with the chart's id so
 several charts can share a page.
 
-Matplotlib is used through ``Figure`` and ``FigureCanvasSVG`` directly, never pyplot, so drawing is
-thread-safe and touches no global state beyond a ``rc_context`` around each chart.
+Matplotlib is used through ``Figure`` and ``FigureCanvasSVG`` directly, never pyplot, so no
+figure is registered globally; the only global state touched is rcParams, inside a lock-guarded
+``rc_context`` around each chart.
 """
 
 import hashlib
 import io
 import re
 import textwrap
+import threading
 from xml.sax.saxutils import escape
 
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import funnelplot
 from .funnelplot import FunnelData
@@ -68,6 +70,10 @@ _RC = {
     "path.simplify": False,
 }
 
+# rc_context swaps the process-wide rcParams in and out; two threads drawing at once could
+# restore each other's settings mid-chart, so charts are drawn one at a time.
+_DRAWING = threading.Lock()
+
 _DESCRIPTIONS = {
     funnelplot.WITHIN: "inside the 95% limits",
     funnelplot.ABOVE_95: "above the upper 95% limit",
@@ -95,14 +101,14 @@ def funnel_plot_svg(
     With ``show_labels=False`` no team's label is written anywhere in the SVG (a site member sees
     only their own position; everyone else is an anonymous dot: a safe space, not a league
     table). ``national`` and ``target`` (proportions, 0-1) add horizontal reference lines.
-    ``chart_id`` prefixes every id in the SVG; by default it is derived from the title and
-    indicator, so give charts with the same title on one page their own ids. ``show_title=False``
-    leaves the visible title out (the <title> element is always there) for pages that already
-    head the chart.
+    ``chart_id`` becomes the root's id and prefixes every id inside; by default it is derived
+    from the title, so give charts with the same title on one page their own ids.
+    ``show_title=False`` leaves the visible title out (the <title> element is always there) for
+    pages that already head the chart.
     """
-    chart_id = _chart_id(chart_id or f"funnel-{title}-{indicator_label}")
+    chart_id = _chart_id(chart_id) if chart_id else _default_chart_id(f"funnel {title}")
     description = _describe(data, highlight=highlight, national=national, target=target)
-    with matplotlib.rc_context(_RC):
+    with _DRAWING, matplotlib.rc_context(_RC):
         figure = _draw_funnel(
             data,
             title=title if show_title else None,
@@ -183,8 +189,13 @@ def _draw_funnel(
     labeller = _Labeller(axes, data, [v for v in (national, target) if v is not None])
     for point in mine:
         labeller.place(
-            point, "Your team", spots=_YOUR_TEAM_SPOTS, fontsize=13, weight="bold",
-            color=NHS_DARK_BLUE, zorder=6,
+            point,
+            "Your team",
+            spots=_YOUR_TEAM_SPOTS,
+            fontsize=13,
+            weight="bold",
+            color=NHS_DARK_BLUE,
+            zorder=6,
             bbox={"boxstyle": "round,pad=0.2", "facecolor": NHS_WHITE, "edgecolor": "none"},
         )
     if show_labels:
@@ -194,17 +205,26 @@ def _draw_funnel(
             key=lambda p: (p.classification == funnelplot.WITHIN, p.denominator),
         ):
             labeller.place(
-                point, point.label, spots=_LABEL_SPOTS, fontsize=11, color=NHS_DARK_GREY,
+                point,
+                point.label,
+                spots=_LABEL_SPOTS,
+                fontsize=11,
+                color=NHS_DARK_GREY,
                 zorder=4,
                 # a light backing so a label stays legible where it crosses a line
-                bbox={"boxstyle": "square,pad=0.1", "facecolor": NHS_WHITE, "edgecolor": "none",
-                      "alpha": 0.8},
+                bbox={
+                    "boxstyle": "square,pad=0.1",
+                    "facecolor": NHS_WHITE,
+                    "edgecolor": "none",
+                    "alpha": 0.8,
+                },
             )
 
     axes.set_xlabel("Number of patients (denominator)", labelpad=6)
     axes.set_ylabel("\n".join(textwrap.wrap(indicator_label, 42)), labelpad=8)
-    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    axes.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
+    axes.yaxis.set_major_formatter(FuncFormatter(_percent_tick))
+    # steps of 1, 2 or 5 (× 10^k) so that over at least 10 points every tick is a whole percent
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 5, 10]))
     axes.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
     axes.grid(axis="y", color=NHS_PALE_GREY, linewidth=1, zorder=0)
@@ -219,16 +239,33 @@ def _draw_funnel(
     handles.append(_marker("Other teams" if mine else "Teams", NHS_MID_GREY, NHS_DARK_GREY, 7, 0.8))
     handles += [
         Line2D([], [], color=NHS_BLACK, linewidth=1.6, label=mean_label),
-        Line2D([], [], color=NHS_DARK_GREY, linewidth=1.6, linestyle=(0, (5, 3)),
-               label="95% limits"),
+        Line2D(
+            [], [], color=NHS_DARK_GREY, linewidth=1.6, linestyle=(0, (5, 3)), label="95% limits"
+        ),
         Line2D([], [], color=NHS_RED, linewidth=1.6, label="99.8% limits"),
     ]
     if national is not None:
-        handles.append(Line2D([], [], color=NHS_GREEN, linewidth=2,
-                              linestyle=(0, (8, 2, 2, 2)), label=f"National ({_percent(national)})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=NHS_GREEN,
+                linewidth=2,
+                linestyle=(0, (8, 2, 2, 2)),
+                label=f"National ({_percent(national)})",
+            )
+        )
     if target is not None:
-        handles.append(Line2D([], [], color=NHS_DARK_PINK, linewidth=2, linestyle=(0, (1, 2)),
-                              label=f"Target ({_percent(target)})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=NHS_DARK_PINK,
+                linewidth=2,
+                linestyle=(0, (1, 2)),
+                label=f"Target ({_percent(target)})",
+            )
+        )
     figure.legend(
         handles=handles,
         loc="lower center",
@@ -334,23 +371,45 @@ def _outside(box, bounds) -> float:
 
 def _marker(label: str, face: str, edge: str, size: float, width: float) -> Line2D:
     return Line2D(
-        [], [], linestyle="none", marker="o", markersize=size, markerfacecolor=face,
-        markeredgecolor=edge, markeredgewidth=width, label=label,
+        [],
+        [],
+        linestyle="none",
+        marker="o",
+        markersize=size,
+        markerfacecolor=face,
+        markeredgecolor=edge,
+        markeredgewidth=width,
+        label=label,
     )
 
 
-def _y_range(
-    data: FunnelData, national: float | None, target: float | None
-) -> tuple[float, float]:
+def _y_range(data: FunnelData, national: float | None, target: float | None) -> tuple[float, float]:
     """Room for every point, reference line and the funnel's limits, padded, within 0-100%."""
     values = [p.proportion for p in data.points] + [data.theta0]
     values += [v for v in (national, target) if v is not None]
     for c in data.curve:
         values += [c.lower998, c.upper998]
-    low, high = min(values), max(values)
-    pad = max(0.02, (high - low) * 0.06)
+    pad = max(0.02, (max(values) - min(values)) * 0.06)
+    low, high = min(values) - pad, max(values) + pad
+    if high - low < _MIN_SPAN:  # e.g. every team at 100%: still show a sensible scale
+        middle = (low + high) / 2
+        low, high = middle - _MIN_SPAN / 2, middle + _MIN_SPAN / 2
     # A little past 0% and 100% at most, so a dot at either end is not cut in half.
-    return max(-0.015, low - pad), min(1.015, high + pad)
+    if high > 1 + _EDGE:
+        low, high = low - (high - 1 - _EDGE), 1 + _EDGE
+    if low < -_EDGE:
+        low, high = -_EDGE, min(1 + _EDGE, high + (-_EDGE - low))
+    return low, high
+
+
+_MIN_SPAN, _EDGE = 0.1, 0.015
+
+
+def _percent_tick(value: float, _position) -> str:
+    """Whole percentages, and no ticks in the margins past 0% and 100%."""
+    if value < -1e-9 or value > 1 + 1e-9:
+        return ""
+    return f"{round(value * 100)}%"
 
 
 def _describe(
@@ -379,6 +438,10 @@ def _describe(
                 f"Your team: {_percent(point.proportion, 1)} ({point.numerator} of "
                 f"{point.denominator} patients), {_DESCRIPTIONS[point.classification]}."
             )
+    if data.excluded:
+        parts.append(
+            f"{_teams(len(data.excluded))} not shown, having no patients in the denominator."
+        )
     if national is not None:
         parts.append(f"The national figure is {_percent(national, 1)}.")
     if target is not None:
@@ -399,13 +462,19 @@ def _percent(proportion: float, decimals: int = 1) -> str:
 _ID_REFERENCE = re.compile(r'(\bid="|href="#|url\(#)([^")]+)')
 
 
-def _chart_id(seed: str) -> str:
-    """A valid, readable HTML id: a slug of the seed plus a short hash of it (so two seeds that
-    slug the same still differ)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", seed.lower()).strip("-")[:40].strip("-") or "chart"
+def _chart_id(chart_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][\w-]*", chart_id):
+        raise ValueError(
+            f"A chart id must be a letter then letters, digits, - or _, not {chart_id!r}."
+        )
+    return chart_id
+
+
+def _default_chart_id(seed: str) -> str:
+    """A readable HTML id from the title: a slug plus a short hash of the whole title, so two
+    titles that slug alike still differ. (The same title twice on a page needs a chart_id.)"""
+    slug = re.sub(r"[^a-z0-9]+", "-", seed.lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()[:6]
-    if not slug[0].isalpha():
-        slug = f"chart-{slug}"
     return f"{slug}-{digest}"
 
 
@@ -415,12 +484,10 @@ def _finish_svg(svg: str, *, chart_id: str, title: str, description: str) -> str
     # Prefix every id (and every reference to one) with the chart's id, so two charts on a page
     # never share an id.
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
-    svg = _ID_REFERENCE.sub(
-        lambda m: f"{m[1]}{chart_id}-{m[2]}" if m[2] in ids else m[0], svg
-    )
+    svg = _ID_REFERENCE.sub(lambda m: f"{m[1]}{chart_id}-{m[2]}" if m[2] in ids else m[0], svg)
     # Matplotlib's one stylesheet rule is "*{...}"; inlined in HTML it would reach every element
     # on the page, so scope it to this chart.
-    svg = svg.replace("<style type=\"text/css\">*{", f"<style type=\"text/css\">#{chart_id} *{{", 1)
+    svg = svg.replace('<style type="text/css">*{', f'<style type="text/css">#{chart_id} *{{', 1)
 
     # The root element: no fixed size (the viewBox keeps the shape, the page sets the width), and
     # an accessible name and description.

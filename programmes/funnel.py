@@ -126,3 +126,8 @@ NEXT_STEPS: dict[str, str] = {
     ),
     WITHDRAWN: "Your MDT has withdrawn from this programme.",
 }
+
+NEXT_STEP_PAIRED = (
+    "Your MDT has been paired. Next, the programme team arranges a visit to each other's MDT "
+    "meetings: first one team hosts, then the other."
+)

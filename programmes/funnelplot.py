@@ -152,7 +152,7 @@ class CurvePoint(NamedTuple):
 class FunnelData:
     """Everything a funnel plot shows.
 
-    ``theta0`` is the target (by default the programme mean); ``points`` are the teams in the
+    ``theta0`` is the target, the programme mean; ``points`` are the teams in the
     order given; ``curve`` samples the limits from a little left of the smallest team to a little
     right of the largest; ``excluded`` holds the (label, numerator, denominator) of teams with no
     patients in the denominator, which have no proportion to plot.
@@ -173,13 +173,13 @@ def funnel(
     points: Iterable[tuple[str | None, int, int]],
     *,
     method: str = EXACT,
-    theta0: float | None = None,
     grid_size: int = 100,
 ) -> FunnelData:
     """Build a funnel plot from (label, numerator, denominator) for each team.
 
-    θ0 defaults to the programme mean of the plotted teams (see ``programme_mean``); pass
-    ``theta0`` to draw around an external target instead (Spiegelhalter 2005, section 2).
+    θ0 is the programme mean of the plotted teams (see ``programme_mean``), and the points are
+    classified with the same ``method`` as the curves are drawn, so the picture and the
+    classifications agree.
     """
     if method not in METHODS:
         raise ValueError(f"The method must be one of {METHODS}, not {method!r}.")
@@ -191,9 +191,7 @@ def funnel(
         (plotted if n > 0 else excluded).append((label, r, n))
     if not plotted:
         raise ValueError("A funnel plot needs at least one team with patients in its denominator.")
-    if theta0 is None:
-        theta0 = programme_mean([r for _, r, _ in plotted], [n for _, _, n in plotted])
-    _check_theta(theta0)
+    theta0 = programme_mean([r for _, r, _ in plotted], [n for _, _, n in plotted])
 
     funnel_points = tuple(
         FunnelPoint(label, r, n, r / n, classify(r, n, theta0, method=method))

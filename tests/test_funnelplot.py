@@ -326,10 +326,12 @@ def test_the_exact_funnel_curve_uses_whole_patients_and_starts_at_one():
     assert ns == sorted(set(ns))
 
 
-def test_funnel_can_be_drawn_round_an_external_target():
-    data = funnel([("A", 10, 20)], theta0=0.5)
-    assert data.theta0 == 0.5
-    assert data.points[0].classification == WITHIN
+def test_funnel_classifies_with_the_method_it_draws():
+    # 88/100 against θ0 = 0.8: above the normal 95% limit 0.8784 (by hand above). The two points
+    # pool to (88 + 712) / (100 + 900) = 0.8 exactly.
+    data = funnel([("A", 88, 100), ("B", 712, 900)], method="normal")
+    assert data.theta0 == pytest.approx(0.8)
+    assert data.points[0].classification == classify(88, 100, 0.8, method="normal") == ABOVE_95
 
 
 def test_funnel_refuses_impossible_data():

@@ -10,7 +10,7 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 
 from ilcop.models import User
-from programmes.models import Enrolment, Invitation, SiteMembership
+from programmes.models import Enrolment, Indicator, Invitation, Randomisation, SiteMembership
 
 from .factories import SiteMembershipFactory
 
@@ -37,7 +37,14 @@ PAGES = [
     ("import template", "/programmes/{programme}/sites/import/template.csv", programme_only()),
     ("enrolment move", "/programmes/{programme}/enrolments/{enrolment}/move/", programme_only()),
     ("core team invite", "/programmes/{programme}/core-team/invite/", programme_only()),
+    ("audit data", "/programmes/{programme}/indicators/", programme_only()),
+    ("indicator add", "/programmes/{programme}/indicators/add/", programme_only()),
+    ("indicator edit", "/programmes/{programme}/indicators/{indicator}/edit/", programme_only()),
+    ("audit import", "/programmes/{programme}/indicators/import/", programme_only()),
+    ("randomisation", "/programmes/{programme}/randomisation/", programme_only()),
+    ("pairing", "/programmes/{programme}/pairing/", programme_only()),
     ("site", "/sites/{site}/", programme_only(lead=200, cns=200)),
+    ("site data", "/sites/{site}/data/", programme_only(lead=200, cns=200)),
     ("site edit", "/sites/{site}/edit/", programme_only(lead=403, cns=403)),
     ("site team invite", "/sites/{site}/team/invite/", programme_only(lead=200, cns=403)),
     ("site member remove", "/sites/{site}/team/{membership}/remove/",
@@ -50,6 +57,9 @@ POSTS = [
     ("invitation withdraw", "/invitations/{site_invitation}/withdraw/",
      programme_only(lead=302, cns=404)),
     ("core invitation withdraw", "/invitations/{core_invitation}/withdraw/", programme_only()),
+    ("eligibility check", "/programmes/{programme}/eligibility/", programme_only()),
+    ("randomisation confirm", "/programmes/{programme}/randomisation/{randomisation}/confirm/",
+     programme_only()),
 ]
 
 
@@ -66,8 +76,13 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
         programme=programme, email="new@core.example", full_name="New", core_role="administrator",
         invited_by=core,
     )
+    indicator = Indicator.objects.create(programme=programme, code="HISTO", name="Histology",
+                                         source="NLCA", is_headline=True)
+    randomisation = Randomisation.objects.create(programme=programme, seed=1,
+                                                 intervention_count=0, allocation={})
     return {
         "ids": {
+            "indicator": indicator.pk, "randomisation": randomisation.pk,
             "programme": programme.pk, "site": site.pk, "enrolment": enrolment.pk,
             "membership": member.pk, "site_invitation": site_invitation.pk,
             "core_invitation": core_invitation.pk,

@@ -14,6 +14,21 @@ from ..charts import funnel_plot_svg
 from ..models import Indicator, IndicatorValue, Pair, Pairing, Programme, Site
 from ..periods import age_in_months
 
+# What a site's place on a funnel plot means, in words (Spiegelhalter 2005: points inside the
+# 95% limits are consistent with chance variation around the mean).
+POSITION_WORDS = {
+    "within": "Within the limits: no different from the programme mean beyond what chance "
+              "explains",
+    "above 95%": "Above the 95% limit: higher than the programme mean by more than chance "
+                 "would usually explain",
+    "above 99.8%": "Above the 99.8% limit: higher than the programme mean, very unlikely to "
+                   "be chance",
+    "below 95%": "Below the 95% limit: lower than the programme mean by more than chance "
+                 "would usually explain",
+    "below 99.8%": "Below the 99.8% limit: lower than the programme mean, very unlikely to "
+                   "be chance",
+}
+
 
 @dataclass
 class IndicatorFigure:
@@ -95,7 +110,7 @@ def site_profile(site: Site, programme: Programme) -> list[IndicatorFigure]:
             indicator=indicator, value=value,
             age_months=age_in_months(value.period_end, today) if value else None,
             small_numbers=bool(value and value.denominator < programme.min_denominator),
-            position=position, chart=chart,
+            position=POSITION_WORDS.get(position, position), chart=chart,
         ))
     return figures
 

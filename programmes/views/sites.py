@@ -235,6 +235,8 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         enrolment.next_step = funnel.NEXT_STEPS[enrolment.status]
         enrolment.can_move = enrolment.programme_id in core_ids
         enrolment.partner = _partner(site, enrolment)
+        if enrolment.partner:
+            enrolment.next_step = funnel.NEXT_STEP_PAIRED
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
     request.programme = current[0].programme if current else None
     is_core = any(e.can_move for e in enrolments)
