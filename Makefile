@@ -63,5 +63,10 @@ test-browser: install-test
 lint: install-test
 	$(BIN)/ruff check .
 
+# Pairing speed, the greedy gap and exhaustive agreement (scripts/bench_pairing.py; --full for
+# networkx at 500 sites). Exits non-zero if the matching disagrees with exhaustive search.
+bench: install-test
+	$(BIN)/python scripts/bench_pairing.py
+
 clean:
 	rm -rf $(VENV) node_modules var/db.sqlite3 var/staticfiles

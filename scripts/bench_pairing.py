@@ -1,8 +1,8 @@
 """Benchmark for programmes.pairing: speed, the greedy gap, exhaustive agreement, library choice.
 
-    python scripts/bench_pairing.py          # about half a minute
-    python scripts/bench_pairing.py --full   # adds networkx at 500 sites (about a minute more)
-                                             # and best of 3 at 1,000 sites
+    python scripts/bench_pairing.py          # about 25 s
+    python scripts/bench_pairing.py --full   # about 100 s: adds networkx at 500 sites (about
+                                             # 55 s on its own) and best of 3 at 1,000 sites
 
 Prints three tables and exits non-zero if the matching ever disagrees with exhaustive search or
 with networkx. Random instances are seeded, so runs are comparable; times are best of 3 with
