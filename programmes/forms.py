@@ -319,6 +319,11 @@ class MakePairForm(forms.Form):
         self.fields["site_b"].queryset = sites
 
 
+class ConflictForm(PlainErrorMessagesMixin, MakePairForm):
+    reason = forms.CharField(label="Why they must not be paired", max_length=300,
+                             help_text="For example, a consultant works at both")
+
+
 class SwapPairsForm(forms.Form):
     first = forms.ModelChoiceField(queryset=Pair.objects.none(), label="First pair")
     second = forms.ModelChoiceField(queryset=Pair.objects.none(), label="Second pair")

@@ -250,3 +250,16 @@ def test_no_pairing_pages_for_other_teams(client_for, other_lead, other_core, pr
                            ).status_code == 404
     assert Pair.objects.filter(pk=pair.pk).exists()
 
+
+
+def test_declaring_a_conflict_from_the_page_keeps_the_sites_apart(as_core, programme, core,
+                                                                  cohort):
+    response = as_core.post(f"/programmes/{programme.pk}/pairing/conflicts/add/", {
+        "site_a": cohort[0].pk, "site_b": cohort[1].pk, "reason": "Shared consultant"})
+    assert response.status_code == 302
+    conflict = PairingConflict.objects.get()
+    assert conflict.reason == "Shared consultant"
+    pairing = propose(programme, core)
+    assert frozenset({cohort[0].pk, cohort[1].pk}) not in pairs_of(pairing)
+    as_core.post(f"/programmes/{programme.pk}/pairing/conflicts/{conflict.pk}/remove/")
+    assert not PairingConflict.objects.exists()

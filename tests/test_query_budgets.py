@@ -22,7 +22,7 @@ PAGES = {
     "site data": ("/sites/{site}/data/", 14),
     "audit data": ("/programmes/{programme}/indicators/", 12),
     "randomisation": ("/programmes/{programme}/randomisation/", 12),
-    "pairing": ("/programmes/{programme}/pairing/", 14),
+    "pairing": ("/programmes/{programme}/pairing/", 16),
 }
 
 

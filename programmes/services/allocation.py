@@ -351,3 +351,31 @@ def pairing_reopen(*, pairing: Pairing, user: User, reason: str) -> Pairing:
                summary=f"Reopened the confirmed pairing: {reason.strip()}",
                scopes=[pairing.programme])
     return pairing
+
+
+@transaction.atomic
+def pairing_conflict_add(*, programme: Programme, site_a: Site, site_b: Site, reason: str,
+                         user: User) -> PairingConflict:
+    """Declare that two sites must never be paired (a shared consultant, a merger...)."""
+    if site_a.pk == site_b.pk:
+        raise ValidationError("Choose two different sites.")
+    existing = PairingConflict.objects.filter(
+        Q(site_a=site_a, site_b=site_b) | Q(site_a=site_b, site_b=site_a), programme=programme
+    ).first()
+    if existing:
+        return existing
+    conflict = PairingConflict.objects.create(programme=programme, site_a=site_a, site_b=site_b,
+                                              reason=reason.strip())
+    log_action(conflict, "pairing.conflict_declared", actor=user,
+               summary=f"Declared that {site_a.organisation.name} and "
+                       f"{site_b.organisation.name} must not be paired",
+               data={"reason": conflict.reason}, scopes=[programme])
+    return conflict
+
+
+@transaction.atomic
+def pairing_conflict_remove(*, conflict: PairingConflict, user: User) -> None:
+    log_action(conflict, "pairing.conflict_removed", actor=user,
+               summary=f"Removed the declared conflict between {conflict}",
+               scopes=[conflict.programme])
+    conflict.delete()

@@ -11,13 +11,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import selectors, services
 from ..forms import (
+    ConflictForm,
     MakePairForm,
     PairingConstraintsForm,
     RandomisationForm,
     ReasonForm,
     SwapPairsForm,
 )
-from ..models import Enrolment, Pair, Pairing, Randomisation, Site
+from ..models import Enrolment, Pair, Pairing, PairingConflict, Randomisation, Site
 from ..pairing import standardise
 from ..services.allocation import confirmed_randomisation, headline_profiles
 
@@ -142,7 +143,39 @@ def pairing_page(request: HttpRequest, pk: int) -> HttpResponse:
         if editable and len(unpaired) > 1 else None,
         "swap_form": SwapPairsForm(pairs=pair_queryset) if editable and len(pairs) > 1 else None,
         "reopen_form": ReasonForm() if pairing and not editable else None,
+        "conflicts": PairingConflict.objects.filter(programme=programme).select_related(
+            "site_a__organisation", "site_b__organisation"),
+        "conflict_form": ConflictForm(sites=_intervention_sites(programme)),
     })
+
+
+def _intervention_sites(programme):
+    return Site.objects.filter(
+        enrolments__programme=programme, enrolments__status=Enrolment.Status.INTERVENTION
+    ).select_related("organisation")
+
+
+@login_required
+@require_POST
+def pairing_conflict_add(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = selectors.programme_for_core_team(request.user, pk)
+    form = ConflictForm(request.POST, sites=_intervention_sites(programme))
+    if not form.is_valid():
+        messages.error(request, "Choose two intervention sites and say why they must not be "
+                                "paired")
+        return redirect("programmes:pairing", programme.pk)
+    return _act(request, programme, lambda: services.pairing_conflict_add(
+        programme=programme, user=request.user, **form.cleaned_data),
+        "Recorded. The next proposal will not pair them.")
+
+
+@login_required
+@require_POST
+def pairing_conflict_remove(request: HttpRequest, pk: int, conflict_pk: int) -> HttpResponse:
+    programme = selectors.programme_for_core_team(request.user, pk)
+    conflict = get_object_or_404(PairingConflict, pk=conflict_pk, programme=programme)
+    return _act(request, programme, lambda: services.pairing_conflict_remove(
+        conflict=conflict, user=request.user), "The declared conflict has been removed")
 
 
 def _pair(request: HttpRequest, pk: int, pair_pk: int) -> tuple:
@@ -185,8 +218,7 @@ def pair_break(request: HttpRequest, pk: int, pair_pk: int) -> HttpResponse:
 def pair_make(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     pairing = get_object_or_404(Pairing, programme=programme, status=Pairing.Status.PROPOSED)
-    form = MakePairForm(request.POST, sites=Site.objects.filter(
-        enrolments__programme=programme, enrolments__status=Enrolment.Status.INTERVENTION))
+    form = MakePairForm(request.POST, sites=_intervention_sites(programme))
     if not form.is_valid():
         messages.error(request, "Choose two unpaired sites")
         return redirect("programmes:pairing", programme.pk)
