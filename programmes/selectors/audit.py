@@ -116,9 +116,9 @@ def site_profile(site: Site, programme: Programme) -> list[IndicatorFigure]:
 
 
 def programme_funnels(programme: Programme) -> list[dict]:
-    """The core team's funnel plot for each headline indicator at its latest period, with
-    every site named."""
-    indicators = list(programme.indicators.filter(is_headline=True))
+    """The core team's funnel plot for each indicator at the baseline period (or, without
+    one, its latest), with every site named."""
+    indicators = list(programme.indicators.all())
     periods = {}
     for indicator in indicators:
         period = programme.baseline_period or latest_period(programme, indicator)

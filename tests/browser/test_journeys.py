@@ -92,3 +92,51 @@ def test_a_site_page_works_on_a_phone(phone, live_server, site, lead, screenshot
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
     screenshot(phone, "site-home-phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_core_team_pairs_the_sites_and_a_site_sees_its_partner_and_data(
+    page, live_server, programme, core, screenshot
+):
+    import datetime
+
+    from programmes.models import Indicator, IndicatorValue
+
+    programme.baseline_period = "2025"
+    programme.save()
+    indicators = [Indicator.objects.create(programme=programme, code=c, name=n, source="NLCA",
+                                           is_headline=True)
+                  for c, n in (("HISTO", "Histology"), ("CNS", "Nurse specialist"))]
+    sites = []
+    for histo, nurse in ((90, 60), (60, 90), (80, 70), (70, 80)):
+        site = EnrolmentFactory(programme=programme, status=Enrolment.Status.INTERVENTION).site
+        for indicator, value in zip(indicators, (histo, nurse), strict=True):
+            IndicatorValue.objects.create(
+                indicator=indicator, site=site, period="2025", numerator=value,
+                denominator=100, period_start=datetime.date(2025, 1, 1),
+                period_end=datetime.date(2025, 12, 31), national=0.75)
+        sites.append(site)
+    lead = SiteMembershipFactory(site=sites[0], role=SiteMembership.Role.CLINICAL_LEAD).user
+
+    sign_in(page, live_server, core.email)
+    page.goto(f"{live_server.url}/programmes/{programme.pk}/pairing/")
+    page.get_by_role("button", name="Propose pairs").click()
+    assert "Proposed pairs (2)" in page.locator("main").inner_text()
+    screenshot(page, "pairing-proposed")
+    page.get_by_role("button", name="Confirm these pairs").click()
+    assert "The pairing is confirmed" in page.locator("main").inner_text()
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, lead.email)
+    page.wait_for_url(f"{live_server.url}/sites/{sites[0].pk}/")
+    main = " ".join(page.locator("main").inner_text().split())
+    assert f"Your partner {sites[1].organisation.name}" in main
+    assert "Your team is stronger on histology; theirs on nurse specialist" in main
+    page.get_by_role("link", name="See the site's audit data").click()
+    main = page.locator("main").inner_text()
+    assert "90.0%" in main and "National figure" in main
+    chart = page.locator("figure.app-chart svg").first
+    assert "Your team" in chart.inner_html()
+    for other in sites[1:]:
+        assert other.organisation.name not in page.content()
+    screenshot(page, "site-audit-data")
