@@ -12,15 +12,22 @@ from django.template.loader import render_to_string
 logger = logging.getLogger(__name__)
 
 
-def send_templated_email(*, template: str, to: Sequence[str], context: dict) -> None:
+def send_templated_email(
+    *, template: str, to: Sequence[str], context: dict,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+) -> None:
     """Render ``templates/<template>_subject.txt`` and ``<template>_body.txt`` and send them.
 
     Plain text only, in the spirit of GOV.UK Notify: it reaches every NHS mail client intact.
+    ``attachments`` are (filename, content, MIME type), e.g. a calendar invitation.
     """
     context = {"site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     body = render_to_string(f"{template}_body.txt", context)
-    EmailMessage(subject=subject, body=body, to=list(to)).send()
+    message = EmailMessage(subject=subject, body=body, to=list(to))
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
+    message.send()
     logger.info("sent email template=%s recipients=%d", template, len(to))
 
 

@@ -197,7 +197,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Separate queues let several installations (or a test run) share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "ilcop")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Each run only does what is due, and records it, so a repeated run sends nothing twice.
+    "remind-poll-non-responders": {"task": "visits.tasks.remind_polls", "schedule": 60 * 60},
+    "close-polls-at-deadline": {"task": "visits.tasks.lock_polls", "schedule": 5 * 60},
+}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",

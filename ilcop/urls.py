@@ -1,8 +1,14 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from .converters import PrimaryKeyConverter
+
+# <pk:...> in every app's URLs.
+register_converter(PrimaryKeyConverter, "pk")
 
 urlpatterns = [
     path("", include("programmes.urls")),
+    path("", include("visits.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,220 @@
-"""Visits between paired sites: scheduling, the visit day, observation and feedback.
+"""Visits between paired sites: who goes, when, where, and the tasks that get them there.
 
-Built on programmes (pairs of enrolled sites); the models arrive with the visits issues.
+A confirmed pair gets two visits (each hosts the other); a three-site rotation gets three.
+Finding a date runs through an availability poll; the core team picks a date (or accepts the
+programme-wide scheduler's proposal), confirms the visit, and the attendees get calendar
+invitations. State changes go through visits.services, which log each one.
 """
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from programmes.models import Pair, Programme, Site
+
+from .calendar import ROLE_LABELS
+
+
+class Visit(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        POLLING = "polling", "Finding a date"
+        DATE_AGREED = "date_agreed", "Date agreed"
+        CONFIRMED = "confirmed", "Confirmed"
+        HAPPENED = "happened", "Happened"
+        REPORT_SENT = "report_sent", "Report sent"
+        CANCELLED = "cancelled", "Cancelled"
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="visits")
+    pair = models.ForeignKey(Pair, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="visits")
+    host = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="hosted_visits")
+    visitor = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="made_visits")
+    # The visit that must happen first: a pair's return visit follows its first.
+    after = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    facilitator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="facilitated_visits")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
+    date = models.DateField(null=True, blank=True)
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+    venue = models.CharField(max_length=300, blank=True)
+    directions = models.TextField("directions or joining details", blank=True)
+    # The calendar invitation's identity: the same UID for every update, a higher SEQUENCE
+    # for each change (RFC 5546, section 2.1.4).
+    uid = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
+    sequence = models.PositiveIntegerField(default=0)
+    quorum_override_reason = models.TextField(blank=True)
+    cancelled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(host=models.F("visitor")),
+                                   name="visit_host_is_not_visitor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visitor.organisation.name} visits {self.host.organisation.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.HAPPENED, self.Status.REPORT_SENT,
+                                   self.Status.CANCELLED)
+
+
+class VisitAttendee(models.Model):
+    """A person on a visit's attendance list, for their team and in their role."""
+
+    class Team(models.TextChoices):
+        HOST = "host", "Host team"
+        VISITING = "visiting", "Visiting team"
+        FACILITATOR = "facilitator", "Facilitator"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="attendees")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="visit_attendances")
+    team = models.CharField(max_length=20, choices=Team.choices)
+    role = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["team", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "user"], name="one_attendance_per_visit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_team_display()})"
+
+    @property
+    def role_label(self) -> str:
+        label = ROLE_LABELS.get(self.role, self.role)
+        return label[0].upper() + label[1:]
+
+
+class AvailabilityPoll(models.Model):
+    """Asks both teams and the facilitator which candidate dates they can make."""
+
+    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="poll")
+    window_start = models.DateField()
+    window_end = models.DateField()
+    deadline = models.DateTimeField()
+    locked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Index for the reminder and locking tasks, which look for open polls by deadline.
+        indexes = [models.Index(fields=["locked_at", "deadline"])]
+
+    def __str__(self) -> str:
+        return f"Availability for {self.visit}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.locked_at is None and timezone.now() < self.deadline
+
+
+class PollDate(models.Model):
+    poll = models.ForeignKey(AvailabilityPoll, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "date"], name="one_poll_date_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%a %d %b %Y}"
+
+
+class PollInvitee(models.Model):
+    """Someone asked to answer a poll. Their emailed link names this row and its nonce."""
+
+    poll = models.ForeignKey(AvailabilityPoll, on_delete=models.CASCADE, related_name="invitees")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    team = models.CharField(max_length=20, choices=VisitAttendee.Team.choices)
+    role = models.CharField(max_length=30)
+    nonce = models.CharField(max_length=32)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "user"], name="one_invitee_per_poll")
+        ]
+
+    @property
+    def role_label(self) -> str:
+        label = ROLE_LABELS.get(self.role, self.role)
+        return label[0].upper() + label[1:]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.poll}"
+
+
+class PollAnswer(models.Model):
+    class Answer(models.TextChoices):
+        YES = "yes", "Yes"
+        IF_NEED_BE = "if_need_be", "If need be"
+        NO = "no", "No"
+
+    invitee = models.ForeignKey(PollInvitee, on_delete=models.CASCADE, related_name="answers")
+    poll_date = models.ForeignKey(PollDate, on_delete=models.CASCADE, related_name="answers")
+    answer = models.CharField(max_length=20, choices=Answer.choices)
+    answered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invitee", "poll_date"], name="one_answer_per_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee.user}: {self.poll_date} {self.answer}"
+
+
+class LogisticsTask(models.Model):
+    """One thing that must be done before a visit, owned by a named person."""
+
+    class Kind(models.TextChoices):
+        ROOM = "room", "Room booked"
+        TRAVEL = "travel", "Travel arranged"
+        DATA_PACK = "data_pack", "Data pack ready"
+        ATTENDEES = "attendees", "Attendees confirmed"
+        OBSERVATION_FORMS = "observation_forms", "Observation forms issued"
+        AGENDA = "agenda", "Agenda shared"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="logistics_tasks")
+    # Due this many days before the visit, so the due date follows the visit if it moves.
+    days_before = models.PositiveSmallIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-days_before", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "kind"], name="one_task_of_a_kind")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def due(self) -> datetime.date | None:
+        if self.visit.date is None:
+            return None
+        return self.visit.date - datetime.timedelta(days=self.days_before)

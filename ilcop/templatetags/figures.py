@@ -9,3 +9,9 @@ def percent(proportion, places: int = 1) -> str:
     if proportion is None or proportion == "":
         return ""
     return f"{float(proportion) * 100:.{int(places)}f}%"
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ answers|get_item:person.pk }}: a dictionary lookup by a variable key."""
+    return mapping.get(key) if mapping else None

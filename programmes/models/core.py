@@ -24,6 +24,10 @@ class Specialty(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def default_minimum_roles() -> list[str]:
+    return ["clinical_lead", "cns", "mdt_coordinator"]
+
+
 class Programme(models.Model):
     class Kind(models.TextChoices):
         RECIPROCAL = "reciprocal", "Reciprocal pairs (sites visit each other)"
@@ -51,6 +55,15 @@ class Programme(models.Model):
         help_text="Figures with fewer patients than this are flagged as small numbers, and a "
                   "site needs at least this many in each headline indicator at baseline to be "
                   "eligible",
+    )
+    # Who must be at a visit from each team (ILCOP: clinical lead, CNS and MDT coordinator),
+    # plus one facilitator. A visit cannot be confirmed without them unless overridden.
+    minimum_roles = models.JSONField(default=default_minimum_roles)
+    facilitator_max_visits_per_week = models.PositiveSmallIntegerField(
+        "most visits a facilitator does in a week", default=2
+    )
+    visit_gap_days = models.PositiveSmallIntegerField(
+        "fewest days between two visits involving the same site", default=14
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,96 @@
+"""The emails about visits: poll invitations and reminders, and calendar invitations."""
+
+import datetime
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.urls import reverse
+
+from ilcop.mail import send_templated_email
+
+from . import ics
+from .models import PollInvitee, Visit
+from .services.polls import poll_token
+
+LONDON = ZoneInfo("Europe/London")
+
+# Box 1 of Aveling et al. 2012: the visit day's agenda, in outline.
+AGENDA_OUTLINE = [
+    "The host team introduces its MDT and local context",
+    "Observation of the host's MDT meeting",
+    "Discussion: how the MDT meeting works, using the observations",
+    "Discussion: the host's national audit data",
+    "Discussion: the host's patient experience survey",
+    "Summary, focus areas and the quality improvement plan",
+]
+PREPARE = {
+    "host": ["Hold your usual MDT meeting: the visitors observe it as it is.",
+             "Prepare a short introduction to your MDT: its members, how it runs, its setting.",
+             "Read your data pack before the day."],
+    "visiting": ["Read the host's data pack before the day.",
+                 "Bring a phone or tablet to fill in the observation form during the meeting."],
+    "facilitator": ["Check the room, the agenda timings and the data pack.",
+                    "Share the observation form with the visiting team."],
+}
+
+
+def poll_email_send(*, invitee_id: int, kind: str) -> None:
+    invitee = (PollInvitee.objects.select_related(
+        "user", "poll__visit__host__organisation", "poll__visit__visitor__organisation",
+        "poll__visit__programme").filter(pk=invitee_id).first())
+    if invitee is None or not invitee.poll.is_open:
+        return
+    if kind == "reminder" and invitee.responded_at:
+        return
+    link = settings.SITE_URL + reverse("visits:poll_answer", args=[poll_token(invitee)])
+    send_templated_email(
+        template=f"emails/poll_{kind}", to=[invitee.user.email],
+        context={"invitee": invitee, "visit": invitee.poll.visit, "poll": invitee.poll,
+                 "link": link, "dates": invitee.poll.dates.all()},
+    )
+
+
+def visit_recipients(*, visit_id: int) -> list[int]:
+    return list(Visit.objects.get(pk=visit_id).attendees.values_list("user_id", flat=True))
+
+
+def _event_times(visit: Visit) -> tuple[datetime.datetime, datetime.datetime]:
+    start = datetime.datetime.combine(visit.date, visit.start_time, tzinfo=LONDON)
+    end = datetime.datetime.combine(visit.date, visit.end_time, tzinfo=LONDON)
+    return start, end
+
+
+def visit_invitation_send(*, visit_id: int, user_id: int, kind: str) -> None:
+    """Email one attendee the visit's calendar invitation: a request, an update or a
+    cancellation. The .ics keeps the visit's UID; its SEQUENCE rises with each change."""
+    visit = Visit.objects.select_related(
+        "programme", "host__organisation", "visitor__organisation", "facilitator").get(
+        pk=visit_id)
+    attendee = visit.attendees.select_related("user").filter(user_id=user_id).first()
+    if attendee is None or visit.date is None or visit.start_time is None:
+        return
+    everyone = [(a.user.get_full_name(), a.user.email)
+                for a in visit.attendees.select_related("user")]
+    if visit.facilitator:
+        organiser = (visit.facilitator.get_full_name(), visit.facilitator.email)
+    else:
+        organiser = ("Programme team", parseaddr(settings.DEFAULT_FROM_EMAIL)[1])
+    start, end = _event_times(visit)
+    summary = f"Peer review visit: {visit.visitor.organisation.name} visits " \
+              f"{visit.host.organisation.name}"
+    method = "CANCEL" if kind == "cancel" else "REQUEST"
+    url = settings.SITE_URL + reverse("visits:visit_detail", args=[visit.pk])
+    calendar = ics.visit_invitation(
+        uid=f"{visit.uid}@peer-review", sequence=visit.sequence, start=start, end=end,
+        summary=summary, description=f"{visit.venue}\n{visit.directions}\n\n{url}",
+        location=visit.venue, organizer=organiser,
+        attendees=everyone, method=method, url=url,
+    )
+    send_templated_email(
+        template=f"emails/visit_{kind}", to=[attendee.user.email],
+        context={"visit": visit, "attendee": attendee, "start": start, "end": end,
+                 "agenda": AGENDA_OUTLINE, "prepare": PREPARE.get(attendee.team, []),
+                 "url": url},
+        attachments=[(ics.ics_filename(summary), calendar, ics.ics_content_type(method))],
+    )

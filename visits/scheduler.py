@@ -1,0 +1,576 @@
+"""Proposing dates for all of a programme's open visits at once.
+
+Pure calculation: no Django, no ORM. The caller passes one VisitRequest per open visit, with
+candidate dates already filtered (the host's MDT weekday, no bank holiday, minimum roles
+available: visits/calendar.py), and gets a Schedule back. Tested directly in
+tests/test_scheduler.py and benchmarked in scripts/bench_scheduler.py.
+
+The problem. Each visit needs one of its candidate dates. A facilitator from the small core
+team runs every visit, so facilitators are the bottleneck: one visit a day and at most
+``facilitator_max_per_week`` in an ISO week. A site should not be in two visits (hosting or
+visiting) within ``site_min_gap_days`` of each other, and a pair's return visit comes strictly
+after its first. Among the schedules that keep every one of those rules, we want, in this order
+(lexicographically): 1) as many visits as possible; 2) the last one as early as possible, so
+the programme's review phase ends sooner; 3) as many dates as possible on which the quorum is
+met by "yes" answers alone, not "if need be"; 4) as a tie-break, earlier dates overall.
+
+Why CP-SAT (OR-Tools' constraint programming solver: Perron, Didier and Gay, "The CP-SAT-LP
+solver", CP 2023, LIPIcs 280:3). Picking one date per visit under per-day, per-week and
+per-window capacities is a generalised assignment problem with side constraints, NP-hard in
+general, so no simple exact algorithm exists. CP-SAT is exact when it proves optimality (and
+reports when it has not), states the precedence ("scheduled only if, and strictly after, its
+first visit") natively with enforcement literals, and takes the site-gap windows as plain
+at-most-one constraints, which its SAT core propagates cheaply. It is open source (Apache 2.0),
+actively maintained, used in production at Google, and has won every MiniZinc Challenge gold
+medal in its categories since 2018 (https://www.minizinc.org/challenge/). It is already a
+dependency (pyproject.toml). The alternatives are worse here:
+- a greedy (first_come_first_served below) is fast but myopic: an early visit takes the
+  facilitator's only free week another visit needed, and nothing tells you how far from the
+  best it is; the benchmark measures that gap;
+- a MILP solver (e.g. CBC or HiGHS via OR-Tools' linear solver) would take the same model,
+  but the implications and at-most-one windows become big-M rows with weak LP relaxations,
+  and we would need a second dependency for no gain; CP-SAT also runs an LP relaxation with
+  cuts on top of clause learning, so it keeps the MILP's bounds.
+
+Why a lexicographic series of solves rather than one weighted objective. Weights large enough
+to be lexicographic would be products of the ranges below each level (e.g. 500 visits x 183
+days x 500 "yes" x 91,500 summed days, about 10^12): correct in 64-bit integers, but such
+objectives make the search and the LP bound poor (CP-SAT's documentation advises keeping
+coefficients small), and a proof of optimality would have to close all levels at once. Solving
+level by level, each stage has a small objective, starts from the previous stage's solution as
+a hint, and fixes its own value with a constraint before the next one (the usual
+"lexicographic / hierarchical" method: Ehrgott, Multicriteria Optimization, 2nd ed. 2005,
+ch. 5). Each stage either proves its optimum or returns the best found by the time limit,
+which is still safe to fix (we fix ">= found", not "= optimum"), so the schedule is always
+valid; ``optimal`` says whether every stage was proved.
+
+Determinism. Two workers (this machine has two cores) with a fixed seed and
+``interleave_search``, the CP-SAT mode whose parallel search "is deterministic (independently
+of num_workers!)" (sat_parameters.proto, interleave_search). A run stopped by the wall-clock
+time limit depends on the machine's speed and load, so only runs that prove every stage
+optimal are reproducible; a run with a time limit hit says so (``optimal`` is False).
+"""
+
+import datetime
+import time
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+# The answers, as in visits/calendar.py (kept as plain strings so this module imports nothing
+# of the app): "yes" means quorum is met by "yes" answers alone.
+YES = "yes"
+IF_NEED_BE = "if_need_be"
+ANSWERS = (YES, IF_NEED_BE)
+
+NO_CANDIDATE_DATE = "no candidate date has the minimum roles available"
+NO_FIT = "no date fits the facilitator's and sites' other visits"
+FIRST_NOT_SCHEDULED = "its first visit could not be scheduled"
+NOT_AFTER_FIRST = "no candidate date falls after its first visit"
+
+# Fixed so that runs are reproducible (see Determinism above); the value itself is arbitrary.
+RANDOM_SEED = 20260105
+NUM_WORKERS = 2
+
+Visit = Hashable
+Week = tuple[int, int]  # (ISO year, ISO week number)
+
+
+@dataclass(frozen=True)
+class VisitRequest:
+    """One open visit: who hosts, who visits, who facilitates, and the candidate dates.
+
+    ``after`` is the id of a visit that must happen strictly before this one (a pair's return
+    visit comes after its first). If that visit is not in the requests at all it is taken to
+    have happened already, so the constraint holds; if it is in the requests, this visit is
+    scheduled only if that one is, and strictly later.
+    """
+
+    visit: Visit
+    host: Hashable
+    visitor: Hashable
+    facilitator: Hashable
+    options: Mapping[datetime.date, str]  # candidate date -> "yes" or "if_need_be"
+    after: Visit | None = None
+
+
+@dataclass(frozen=True)
+class Rules:
+    facilitator_max_per_week: int = 2  # ISO weeks, Monday to Sunday
+    # Two visits involving the same site (as host or visitor) must be at least this many days
+    # apart; so a site is never in two visits on one day.
+    site_min_gap_days: int = 14
+
+
+@dataclass(frozen=True)
+class Schedule:
+    dates: dict[Visit, datetime.date]  # visit -> proposed date
+    unscheduled: dict[Visit, str]  # visit -> plain-English reason
+    finish: datetime.date | None  # the latest proposed date; None if nothing is scheduled
+    yes_count: int  # proposed dates whose quorum is met by "yes" answers alone
+    optimal: bool  # CP-SAT proved optimality at every stage
+    solve_seconds: float  # wall-clock time for the whole call, model building included
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def _week(day: datetime.date) -> Week:
+    iso = day.isocalendar()
+    return iso.year, iso.week
+
+
+def _validate(requests: Sequence[VisitRequest], rules: Rules) -> None:
+    """Fail loudly on input the rules cannot mean anything for."""
+    if rules.facilitator_max_per_week < 1:
+        raise ValueError("facilitator_max_per_week must be at least 1")
+    if rules.site_min_gap_days < 1:
+        raise ValueError("site_min_gap_days must be at least 1 (never two visits on one day)")
+    seen: set[Visit] = set()
+    for request in requests:
+        if request.visit in seen:
+            raise ValueError(f"visit {request.visit!r} is requested twice")
+        seen.add(request.visit)
+        if request.host == request.visitor:
+            raise ValueError(f"visit {request.visit!r} has the same host and visitor")
+        wrong = {answer for answer in request.options.values() if answer not in ANSWERS}
+        if wrong:
+            raise ValueError(f"visit {request.visit!r} has answers other than {ANSWERS}: {wrong}")
+
+
+def check_schedule(
+    requests: Iterable[VisitRequest], rules: Rules, dates: Mapping[Visit, datetime.date]
+) -> list[str]:
+    """Every hard-constraint violation in ``dates``, in words; an empty list means valid.
+
+    Independent of the solver (plain loops over the scheduled visits), so it can check the
+    solver, the greedy baseline and anything the app is about to save.
+    """
+    by_id = {request.visit: request for request in requests}
+    problems = [f"visit {visit} is not an open visit" for visit in dates if visit not in by_id]
+    placed = [(by_id[visit], day) for visit, day in dates.items() if visit in by_id]
+    for request, day in placed:
+        if day not in request.options:
+            problems.append(f"visit {request.visit} on {day} is not one of its candidate dates")
+
+    by_facilitator_day: defaultdict[tuple[Hashable, datetime.date], list[Visit]]
+    by_facilitator_day = defaultdict(list)
+    by_facilitator_week: defaultdict[tuple[Hashable, Week], list[Visit]] = defaultdict(list)
+    by_site: defaultdict[Hashable, list[tuple[datetime.date, Visit]]] = defaultdict(list)
+    for request, day in placed:
+        by_facilitator_day[request.facilitator, day].append(request.visit)
+        by_facilitator_week[request.facilitator, _week(day)].append(request.visit)
+        by_site[request.host].append((day, request.visit))
+        by_site[request.visitor].append((day, request.visit))
+
+    for (facilitator, day), visits in by_facilitator_day.items():
+        if len(visits) > 1:
+            names = ", ".join(str(visit) for visit in visits)
+            problems.append(f"facilitator {facilitator} has {len(visits)} visits on {day}: {names}")
+    for (facilitator, (year, week)), visits in by_facilitator_week.items():
+        if len(visits) > rules.facilitator_max_per_week:
+            names = ", ".join(str(visit) for visit in visits)
+            problems.append(
+                f"facilitator {facilitator} has {len(visits)} visits in ISO week "
+                f"{year}-W{week:02d} (at most {rules.facilitator_max_per_week}): {names}"
+            )
+    gap = rules.site_min_gap_days
+    for site, visits in by_site.items():
+        visits.sort(key=lambda item: item[0])
+        for i, (first_day, first) in enumerate(visits):
+            for second_day, second in visits[i + 1 :]:
+                apart = (second_day - first_day).days
+                if apart >= gap:
+                    break
+                problems.append(
+                    f"site {site} has visits {first} ({first_day}) and {second} ({second_day}) "
+                    f"{apart} days apart (at least {gap} needed)"
+                )
+
+    for request, day in placed:
+        if request.after is None or request.after not in by_id:
+            continue  # no predecessor, or it has already happened (not an open visit)
+        before = dates.get(request.after)
+        if before is None:
+            problems.append(
+                f"visit {request.visit} is scheduled but its first visit {request.after} is not"
+            )
+        elif before >= day:
+            problems.append(
+                f"visit {request.visit} ({day}) is not after its first visit "
+                f"{request.after} ({before})"
+            )
+    return problems
+
+
+# --- the greedy baseline ----------------------------------------------------------------------
+
+
+def first_come_first_served(
+    requests: Iterable[VisitRequest], rules: Rules
+) -> dict[Visit, datetime.date]:
+    """The naive baseline: visits in input order, each on its earliest candidate date that
+    breaks no hard constraint given the visits already placed.
+
+    A visit whose first visit is open but not yet placed is skipped: the greedy never looks
+    ahead, and placing it could leave it without a predecessor.
+    """
+    requests = list(requests)
+    _validate(requests, rules)
+    open_visits = {request.visit for request in requests}
+    placed: dict[Visit, datetime.date] = {}
+    facilitator_days: defaultdict[Hashable, set[datetime.date]] = defaultdict(set)
+    facilitator_weeks: Counter[tuple[Hashable, Week]] = Counter()
+    site_days: defaultdict[Hashable, list[datetime.date]] = defaultdict(list)
+    gap = rules.site_min_gap_days
+
+    def fits(request: VisitRequest, day: datetime.date) -> bool:
+        if request.after in open_visits and not placed[request.after] < day:
+            return False
+        if day in facilitator_days[request.facilitator]:
+            return False
+        if facilitator_weeks[request.facilitator, _week(day)] >= rules.facilitator_max_per_week:
+            return False
+        return all(
+            abs((day - other).days) >= gap
+            for site in (request.host, request.visitor)
+            for other in site_days[site]
+        )
+
+    for request in requests:
+        if request.after in open_visits and request.after not in placed:
+            continue
+        day = next((day for day in sorted(request.options) if fits(request, day)), None)
+        if day is None:
+            continue
+        placed[request.visit] = day
+        facilitator_days[request.facilitator].add(day)
+        facilitator_weeks[request.facilitator, _week(day)] += 1
+        site_days[request.host].append(day)
+        site_days[request.visitor].append(day)
+    return placed
+
+
+# --- the lower bound --------------------------------------------------------------------------
+
+
+def _step_after(request: VisitRequest, first: VisitRequest, rules: Rules) -> int:
+    """Fewest days from a first visit to its return: strictly later, and at least the site gap
+    when they share a site (a pair's return visit shares both)."""
+    shared = {request.host, request.visitor} & {first.host, first.visitor}
+    return rules.site_min_gap_days if shared else 1
+
+
+def _earliest_feasible(
+    requests: Sequence[VisitRequest], rules: Rules
+) -> list[datetime.date | None]:
+    """For each visit, a date no schedule can put it before; None if it can never be scheduled.
+
+    A visit with no open predecessor: its earliest option. Otherwise: its earliest option at
+    least ``_step_after`` days after its predecessor's earliest feasible date. Visits on a cycle
+    of ``after`` (or depending on one) can never be scheduled.
+    """
+    index = {request.visit: i for i, request in enumerate(requests)}
+    earliest: dict[int, datetime.date | None] = {}
+
+    def predecessor(i: int) -> int | None:
+        return index.get(requests[i].after) if requests[i].after is not None else None
+
+    for start in range(len(requests)):
+        path: list[int] = []
+        on_path: set[int] = set()
+        current: int | None = start
+        while current is not None and current not in earliest and current not in on_path:
+            path.append(current)
+            on_path.add(current)
+            current = predecessor(current)
+        if current is not None and current in on_path:  # a cycle: none of the path can happen
+            earliest.update(dict.fromkeys(path))
+            continue
+        for i in reversed(path):  # predecessors first
+            request, before = requests[i], predecessor(i)
+            if before is None:
+                earliest[i] = min(request.options, default=None)
+                continue
+            first_day = earliest[before]
+            if first_day is None:
+                earliest[i] = None
+                continue
+            bound = first_day + datetime.timedelta(
+                days=_step_after(request, requests[before], rules)
+            )
+            earliest[i] = min((day for day in request.options if day >= bound), default=None)
+    return [earliest[i] for i in range(len(requests))]
+
+
+def _kth_day_weekly(days: Iterable[datetime.date], k: int, per_week: int) -> datetime.date | None:
+    """The earliest the last of k distinct days can be, at most per_week in an ISO week.
+
+    Greedy, earliest day first, is optimal: swapping a chosen day for an earlier allowed one
+    never blocks a later choice (the weekly caps form a partition matroid).
+    """
+    weeks: Counter[Week] = Counter()
+    taken = 0
+    for day in sorted(set(days)):
+        if weeks[_week(day)] < per_week:
+            weeks[_week(day)] += 1
+            taken += 1
+            if taken == k:
+                return day
+    return None
+
+
+def _kth_day_spaced(days: Iterable[datetime.date], k: int, gap: int) -> datetime.date | None:
+    """The earliest the last of k days can be, each at least gap days after the one before.
+
+    Greedy, earliest day first, is optimal by the same exchange argument (as in interval
+    scheduling: Kleinberg and Tardos, Algorithm Design, 2006, section 4.1).
+    """
+    last: datetime.date | None = None
+    taken = 0
+    for day in sorted(set(days)):
+        if last is None or (day - last).days >= gap:
+            last = day
+            taken += 1
+            if taken == k:
+                return day
+    return None
+
+
+def lower_bound_finish(requests: Iterable[VisitRequest], rules: Rules) -> datetime.date | None:
+    """A date the optimal schedule cannot finish before; None if nothing can be scheduled.
+
+    The optimum schedules N* visits, and N* >= k, the number first_come_first_served places
+    (the greedy's schedule is feasible). So the optimum puts at least k visits on dates; of
+    the m visits that could ever be scheduled, at most m - k are left out. Each bound below
+    holds for every schedule of at least k visits, so for the optimum:
+
+    1. every scheduled visit is on or after its earliest feasible date (``_earliest_feasible``:
+       its earliest option, and for a return visit the earliest option at least the site gap
+       after its first visit's earliest feasible date); so the finish is at least the k-th
+       smallest of those dates;
+    2. a facilitator with m_f schedulable visits runs at least k - (m - m_f) of them, on
+       distinct days, at most ``facilitator_max_per_week`` a week, each on one of the
+       visits' options no earlier than its earliest feasible date: the finish is at least the
+       earliest that many such days can end (greedy, earliest first);
+    3. likewise a site in m_s schedulable visits is in at least k - (m - m_s), each at least
+       ``site_min_gap_days`` after the previous one.
+
+    The bound relaxes which visit takes which day, so it can be below the optimum; it is meant
+    to show how far a schedule could possibly improve (scripts/bench_scheduler.py).
+    """
+    requests = list(requests)
+    _validate(requests, rules)
+    k = len(first_come_first_served(requests, rules))
+    if k == 0:
+        return None
+    earliest = _earliest_feasible(requests, rules)
+    possible = [(r, day) for r, day in zip(requests, earliest, strict=True) if day is not None]
+    m = len(possible)
+    bound = sorted(day for _, day in possible)[k - 1]
+
+    def days_of(group: list[tuple[VisitRequest, datetime.date]]) -> list[datetime.date]:
+        return [day for r, first in group for day in r.options if day >= first]
+
+    by_facilitator: defaultdict[Hashable, list[tuple[VisitRequest, datetime.date]]]
+    by_facilitator = defaultdict(list)
+    by_site: defaultdict[Hashable, list[tuple[VisitRequest, datetime.date]]] = defaultdict(list)
+    for request, day in possible:
+        by_facilitator[request.facilitator].append((request, day))
+        by_site[request.host].append((request, day))
+        by_site[request.visitor].append((request, day))
+    for group in by_facilitator.values():
+        needed = k - (m - len(group))
+        if needed > 0:
+            day = _kth_day_weekly(days_of(group), needed, rules.facilitator_max_per_week)
+            bound = max(bound, day or bound)  # None cannot happen (k visits fit)
+    for group in by_site.values():
+        needed = k - (m - len(group))
+        if needed > 0:
+            day = _kth_day_spaced(days_of(group), needed, rules.site_min_gap_days)
+            bound = max(bound, day or bound)
+    return bound
+
+
+# --- the solver -------------------------------------------------------------------------------
+
+
+def _reasons(
+    requests: Sequence[VisitRequest], dates: Mapping[Visit, datetime.date]
+) -> dict[Visit, str]:
+    open_visits = {request.visit for request in requests}
+    reasons: dict[Visit, str] = {}
+    for request in requests:
+        if request.visit in dates:
+            continue
+        if not request.options:
+            reasons[request.visit] = NO_CANDIDATE_DATE
+        elif request.after in open_visits and request.after not in dates:
+            reasons[request.visit] = FIRST_NOT_SCHEDULED
+        elif request.after in open_visits and all(
+            day <= dates[request.after] for day in request.options
+        ):
+            reasons[request.visit] = NOT_AFTER_FIRST
+        else:
+            reasons[request.visit] = NO_FIT
+    return reasons
+
+
+def _schedule(
+    requests: Sequence[VisitRequest],
+    dates: dict[Visit, datetime.date],
+    optimal: bool,
+    started: float,
+) -> Schedule:
+    by_id = {request.visit: request for request in requests}
+    ordered = {r.visit: dates[r.visit] for r in requests if r.visit in dates}  # input order
+    return Schedule(
+        dates=ordered,
+        unscheduled=_reasons(requests, ordered),
+        finish=max(ordered.values(), default=None),
+        yes_count=sum(by_id[visit].options[day] == YES for visit, day in ordered.items()),
+        optimal=optimal,
+        solve_seconds=time.perf_counter() - started,
+    )
+
+
+def propose_schedule(
+    requests: Iterable[VisitRequest], rules: Rules, *, time_limit_seconds: float = 10.0
+) -> Schedule:
+    """Dates for as many open visits as possible, finishing as early as possible, then with as
+    many "yes" dates as possible, then as early as possible overall (see the module docstring).
+
+    ``time_limit_seconds`` bounds the whole call; each stage gets an equal share of what is
+    left, so time a quick stage does not use passes to the next.
+    """
+    started = time.perf_counter()
+    requests = list(requests)
+    _validate(requests, rules)
+    greedy = first_come_first_served(requests, rules)
+    all_days = [day for request in requests for day in request.options]
+    if not all_days:
+        return _schedule(requests, {}, True, started)
+    origin = min(all_days)
+
+    def offset(day: datetime.date) -> int:
+        return (day - origin).days
+
+    horizon = offset(max(all_days))
+    model = cp_model.CpModel()
+    index = {request.visit: i for i, request in enumerate(requests)}
+    # x[i][day]: visit i is on day. scheduled[i]: visit i is on one of its days.
+    x: list[dict[datetime.date, cp_model.IntVar]] = []
+    scheduled: list[cp_model.IntVar] = []
+    for request in requests:
+        x.append({day: model.new_bool_var(f"x_{request.visit}_{day}") for day in request.options})
+        scheduled.append(model.new_bool_var(f"scheduled_{request.visit}"))
+    day_of = [
+        cp_model.LinearExpr.weighted_sum(list(x[i].values()), [offset(d) for d in x[i]])
+        for i in range(len(requests))
+    ]
+
+    # One of its options or none: exactly one of {its options, "not scheduled"}, which is
+    # at most one option, with scheduled[i] true exactly when one is chosen.
+    for i in range(len(requests)):
+        model.add_exactly_one([*x[i].values(), scheduled[i].Not()])
+
+    # Facilitators: one visit a day, at most facilitator_max_per_week per ISO week.
+    facilitator_day: defaultdict[tuple[Hashable, datetime.date], list[cp_model.IntVar]]
+    facilitator_day = defaultdict(list)
+    facilitator_week: defaultdict[tuple[Hashable, Week], list[cp_model.IntVar]]
+    facilitator_week = defaultdict(list)
+    site_options: defaultdict[Hashable, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+    for i, request in enumerate(requests):
+        for day, var in x[i].items():
+            facilitator_day[request.facilitator, day].append(var)
+            facilitator_week[request.facilitator, _week(day)].append(var)
+            site_options[request.host].append((offset(day), var))
+            site_options[request.visitor].append((offset(day), var))
+    for group in facilitator_day.values():
+        if len(group) > 1:
+            model.add_at_most_one(group)
+    for group in facilitator_week.values():
+        if len(group) > rules.facilitator_max_per_week:
+            model.add(sum(group) <= rules.facilitator_max_per_week)
+
+    # Sites: two of a site's visits closer than the gap both fall inside some window of
+    # ``gap`` consecutive days starting on one of the site's option days, and no two in such a
+    # window are allowed; so "at most one per window" is exactly the pairwise rule, with one
+    # constraint per window instead of one per pair. A window whose options are all in the
+    # previous window adds nothing and is skipped.
+    gap = rules.site_min_gap_days
+    for options in site_options.values():
+        options.sort(key=lambda item: item[0])
+        end = previous_end = 0
+        for start, (first, _) in enumerate(options):
+            end = max(end, start)
+            while end < len(options) and options[end][0] < first + gap:
+                end += 1
+            if end != previous_end and end - start > 1:
+                model.add_at_most_one([var for _, var in options[start:end]])
+            previous_end = end
+
+    # Precedence: a return visit only with, and strictly after, its first visit. The site-gap
+    # windows already imply the gap between two visits of one pair; stating it here as well
+    # lets the solver prune with it directly.
+    for i, request in enumerate(requests):
+        before = index.get(request.after) if request.after is not None else None
+        if before is None:
+            continue  # no predecessor, or it is not open (already happened)
+        model.add_implication(scheduled[i], scheduled[before])
+        step = _step_after(request, requests[before], rules)
+        model.add(day_of[i] >= day_of[before] + step).only_enforce_if(scheduled[i])
+
+    finish = model.new_int_var(0, horizon, "finish")
+    for i in range(len(requests)):
+        model.add(finish >= day_of[i])  # day_of is 0 when unscheduled
+    yes = cp_model.LinearExpr.sum(
+        [var for i, r in enumerate(requests) for day, var in x[i].items() if r.options[day] == YES]
+    )
+    stages: list[tuple[cp_model.LinearExprT, bool]] = [  # (objective, maximise?)
+        (cp_model.LinearExpr.sum(scheduled), True),
+        (finish, False),
+        (yes, True),
+        (cp_model.LinearExpr.sum(day_of), False),
+    ]
+
+    best = {(index[visit], day) for visit, day in greedy.items()}  # feasible, so a good hint
+    optimal = True
+    deadline = started + time_limit_seconds
+    for stage, (objective, maximise) in enumerate(stages):
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            optimal = False
+            break
+        if maximise:
+            model.maximize(objective)
+        else:
+            model.minimize(objective)
+        model.clear_hints()
+        for i in range(len(requests)):
+            for day, var in x[i].items():
+                model.add_hint(var, (i, day) in best)
+            model.add_hint(scheduled[i], any((i, day) in best for day in x[i]))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = remaining / (len(stages) - stage)
+        solver.parameters.num_workers = NUM_WORKERS
+        solver.parameters.random_seed = RANDOM_SEED
+        solver.parameters.interleave_search = True
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            optimal = False  # out of time before any solution: keep the previous stage's
+            break
+        optimal = optimal and status == cp_model.OPTIMAL
+        best = {
+            (i, day)
+            for i in range(len(requests))
+            for day, var in x[i].items()
+            if solver.boolean_value(var)
+        }
+        value = round(solver.objective_value)
+        model.add(objective >= value if maximise else objective <= value)
+
+    dates = {requests[i].visit: day for i, day in best}
+    return _schedule(requests, dates, optimal, started)

@@ -1,0 +1,95 @@
+"""Reads for visits, and who may see them: the programme's core team and the current
+members of the two sites. Anyone else gets a 404."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from ilcop.models import User
+from programmes.models import Programme
+
+from .calendar import Quorum, date_quorum
+from .models import AvailabilityPoll, LogisticsTask, PollAnswer, PollInvitee, Visit
+
+
+def visible_visits(user: User) -> QuerySet[Visit]:
+    if not user.is_authenticated:
+        return Visit.objects.none()
+    return Visit.objects.filter(
+        Q(programme__core_team__user=user)
+        | Q(host__memberships__user=user, host__memberships__ended_at__isnull=True)
+        | Q(visitor__memberships__user=user, visitor__memberships__ended_at__isnull=True)
+    ).distinct()
+
+
+def visit_for_user(user: User, pk: int) -> Visit:
+    return get_object_or_404(
+        visible_visits(user).select_related("programme", "host__organisation",
+                                            "visitor__organisation", "facilitator"), pk=pk)
+
+
+def is_core_for_visit(user: User, visit: Visit) -> bool:
+    return visit.programme.core_team.filter(user=user).exists()
+
+
+def visit_for_core_team(user: User, pk: int) -> Visit:
+    return get_object_or_404(
+        Visit.objects.filter(programme__core_team__user=user).select_related(
+            "programme", "host__organisation", "visitor__organisation", "facilitator"), pk=pk)
+
+
+@dataclass
+class DateRow:
+    date: datetime.date
+    quorum: Quorum
+    answers: dict[int, str] = field(default_factory=dict)  # invitee id -> answer
+
+
+@dataclass
+class PollGrid:
+    poll: AvailabilityPoll
+    invitees: list[PollInvitee]
+    dates: list[DateRow]
+
+    @property
+    def responded(self) -> int:
+        return sum(1 for i in self.invitees if i.responded_at)
+
+
+def poll_grid(poll: AvailabilityPoll) -> PollGrid:
+    """Who can come on each candidate date, and whether the minimum roles are met."""
+    invitees = list(poll.invitees.select_related("user").order_by("team", "role", "pk"))
+    by_id = {i.pk: i for i in invitees}
+    answers: dict[int, dict[int, str]] = {}
+    for invitee_id, date_id, answer in PollAnswer.objects.filter(
+            invitee__poll=poll).values_list("invitee_id", "poll_date_id", "answer"):
+        answers.setdefault(date_id, {})[invitee_id] = answer
+    required = poll.visit.programme.minimum_roles
+    rows = []
+    for poll_date in poll.dates.all():
+        given = answers.get(poll_date.pk, {})
+        quorum = date_quorum(
+            [(by_id[i].team, by_id[i].role, a) for i, a in given.items() if i in by_id],
+            required)
+        rows.append(DateRow(poll_date.date, quorum, given))
+    return PollGrid(poll, invitees, rows)
+
+
+def programme_visits(programme: Programme) -> QuerySet[Visit]:
+    return programme.visits.select_related(
+        "host__organisation", "visitor__organisation", "facilitator").order_by(
+        "date", "pk")
+
+
+def outstanding_tasks(programme: Programme) -> list[LogisticsTask]:
+    """Every open task of the programme's confirmed visits, soonest due first."""
+    tasks = list(LogisticsTask.objects.filter(
+        visit__programme=programme, visit__status=Visit.Status.CONFIRMED, done_at__isnull=True,
+    ).select_related("visit__host__organisation", "visit__visitor__organisation", "owner"))
+    today = timezone.localdate()
+    for task in tasks:
+        task.overdue = task.due is not None and task.due < today
+    return sorted(tasks, key=lambda t: (t.due or datetime.date.max, t.pk))

@@ -1,0 +1,268 @@
+"""Creating visits for pairs, agreeing a date, confirming, changing and cancelling them."""
+
+import datetime
+import itertools
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ilcop.models import User
+from ilcop.services import model_update
+from programmes.models import CoreTeamMembership, Pair, Pairing, Programme, Site, SiteMembership
+
+from ..calendar import missing_roles
+from ..models import LogisticsTask, PollAnswer, Visit, VisitAttendee
+from .common import log_visit
+
+# When each logistics task falls due, in days before the visit (ILCOP: the data pack is
+# normally ready two weeks before).
+TASK_DAYS_BEFORE = {
+    LogisticsTask.Kind.ROOM: 28,
+    LogisticsTask.Kind.TRAVEL: 21,
+    LogisticsTask.Kind.DATA_PACK: 14,
+    LogisticsTask.Kind.ATTENDEES: 10,
+    LogisticsTask.Kind.AGENDA: 7,
+    LogisticsTask.Kind.OBSERVATION_FORMS: 3,
+}
+DETAILS = ("date", "start_time", "end_time", "venue", "directions")
+
+
+def _facilitators(programme: Programme) -> list[User]:
+    return [m.user for m in programme.core_team.filter(
+        role=CoreTeamMembership.Role.QI_FACILITATOR).select_related("user").order_by("pk")]
+
+
+@transaction.atomic
+def visits_create_for_pairing(*, programme: Programme, user: User) -> list[Visit]:
+    """Two visits for each confirmed pair that has none yet: each site hosts the other."""
+    pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).first()
+    if pairing is None:
+        raise ValidationError("Confirm the pairing before creating visits.")
+    facilitators = itertools.cycle(_facilitators(programme) or [None])
+    created = []
+    for pair in pairing.pairs.select_related("site_a__organisation", "site_b__organisation"):
+        if pair.visits.exclude(status=Visit.Status.CANCELLED).exists():
+            continue
+        facilitator = next(facilitators)
+        first = Visit.objects.create(programme=programme, pair=pair, host=pair.site_a,
+                                     visitor=pair.site_b, facilitator=facilitator)
+        second = Visit.objects.create(programme=programme, pair=pair, host=pair.site_b,
+                                      visitor=pair.site_a, after=first,
+                                      facilitator=facilitator)
+        for visit in (first, second):
+            log_visit(visit, "visit.created", "Visit proposed", user=user)
+        created += [first, second]
+    return created
+
+
+@transaction.atomic
+def visits_create_rotation(*, pair: Pair, site: Site, user: User) -> list[Visit]:
+    """Turn a pair and a left-over site into a three-site rotation: A→B→C→A.
+
+    Each site visits the next and hosts the one before, so three visits replace the pair's
+    two (which must not have been confirmed yet)."""
+    existing = pair.visits.exclude(status=Visit.Status.CANCELLED)
+    if existing.exclude(status__in=[Visit.Status.PROPOSED, Visit.Status.POLLING]).exists():
+        raise ValidationError("This pair's visits are already arranged; cancel them first.")
+    if site.pk in (pair.site_a_id, pair.site_b_id):
+        raise ValidationError("Choose a site that is not already in the pair.")
+    programme = pair.pairing.programme
+    existing.delete()
+    a, b, c = pair.site_a, pair.site_b, site
+    facilitator = next(iter(_facilitators(programme)), None)
+    visits, previous = [], None
+    for visitor, host in ((a, b), (b, c), (c, a)):
+        previous = Visit.objects.create(programme=programme, pair=pair, host=host,
+                                        visitor=visitor, after=previous,
+                                        facilitator=facilitator)
+        log_visit(previous, "visit.created", "Visit proposed (three-site rotation)", user=user)
+        visits.append(previous)
+    return visits
+
+
+@transaction.atomic
+def visit_update(*, visit: Visit, user: User, **fields) -> Visit:
+    """Change a visit's facilitator or details. A confirmed visit's attendees get an updated
+    invitation (same UID, higher SEQUENCE) when the date, time or place changes."""
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    changed = model_update(instance=visit, data=fields)
+    if not changed:
+        return visit
+    log_visit(visit, "visit.updated", "Changed " + ", ".join(
+        str(Visit._meta.get_field(n).verbose_name) for n in changed), user=user,
+        data={"fields": changed})
+    if visit.status == Visit.Status.CONFIRMED and set(changed) & set(DETAILS):
+        visit.sequence += 1
+        visit.save(update_fields=["sequence"])
+        _send_invitations(visit, "update")
+    return visit
+
+
+def _send_invitations(visit: Visit, kind: str) -> None:
+    from ..tasks import send_visit_invitations
+
+    send_visit_invitations.delay_on_commit(visit.pk, kind)
+
+
+def _attendees_from_poll(visit: Visit, date: datetime.date) -> list[tuple[User, str, str]]:
+    available = PollAnswer.objects.filter(
+        invitee__poll__visit=visit, poll_date__date=date,
+        answer__in=[PollAnswer.Answer.YES, PollAnswer.Answer.IF_NEED_BE],
+    ).select_related("invitee__user")
+    return [(a.invitee.user, a.invitee.team, a.invitee.role) for a in available]
+
+
+def _attendees_from_teams(visit: Visit) -> list[tuple[User, str, str]]:
+    people = []
+    for site, team in ((visit.host, VisitAttendee.Team.HOST),
+                       (visit.visitor, VisitAttendee.Team.VISITING)):
+        for membership in SiteMembership.objects.current().filter(site=site).select_related(
+                "user"):
+            people.append((membership.user, team, membership.role))
+    return people
+
+
+@transaction.atomic
+def visit_choose_date(*, visit: Visit, date: datetime.date, user: User) -> Visit:
+    """Agree the date. Those who said they could come that day become the attendance list;
+    without a poll, both teams' current members do."""
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if not visit.is_open or visit.status == Visit.Status.CONFIRMED:
+        raise ValidationError("Only a visit that is not yet confirmed can have its date chosen."
+                              " To move a confirmed visit, change its details.")
+    if date < timezone.localdate():
+        raise ValidationError("Choose a date in the future.")
+    people = (_attendees_from_poll(visit, date) if hasattr(visit, "poll")
+              else _attendees_from_teams(visit))
+    visit.attendees.all().delete()
+    VisitAttendee.objects.bulk_create(
+        VisitAttendee(visit=visit, user=person, team=team, role=role)
+        for person, team, role in people if person != visit.facilitator
+    )
+    if visit.facilitator:
+        VisitAttendee.objects.create(visit=visit, user=visit.facilitator,
+                                     team=VisitAttendee.Team.FACILITATOR, role="facilitator")
+    visit.date, visit.status = date, Visit.Status.DATE_AGREED
+    visit.save(update_fields=["date", "status"])
+    if hasattr(visit, "poll") and visit.poll.locked_at is None:
+        visit.poll.locked_at = timezone.now()
+        visit.poll.save(update_fields=["locked_at"])
+    log_visit(visit, "visit.date_agreed", f"Date agreed: {date:%A} {date.day} {date:%B %Y}",
+              user=user, data={"date": date.isoformat()})
+    return visit
+
+
+def visit_missing_roles(visit: Visit) -> list[str]:
+    return missing_roles(visit.attendees.values_list("team", "role"),
+                         visit.programme.minimum_roles)
+
+
+@transaction.atomic
+def visit_confirm(*, visit: Visit, user: User, start_time: datetime.time,
+                  end_time: datetime.time, venue: str, directions: str,
+                  override_reason: str = "") -> Visit:
+    """Confirm the visit and send every attendee a calendar invitation.
+
+    Refused, naming the missing roles, when the attendance list lacks the programme's
+    minimum, unless the core team records why it is going ahead anyway."""
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status != Visit.Status.DATE_AGREED or visit.date is None:
+        raise ValidationError("Agree a date before confirming the visit.")
+    if end_time <= start_time:
+        raise ValidationError({"end_time": "The visit must end after it starts"})
+    missing = visit_missing_roles(visit)
+    if missing and not override_reason.strip():
+        raise ValidationError(
+            "The visit cannot be confirmed without the minimum attendance. Missing: "
+            + "; ".join(missing) + ". Add them, or give a reason to go ahead without them."
+        )
+    visit.start_time, visit.end_time = start_time, end_time
+    visit.venue, visit.directions = venue.strip(), directions.strip()
+    visit.quorum_override_reason = override_reason.strip() if missing else ""
+    visit.status = Visit.Status.CONFIRMED
+    visit.save(update_fields=["start_time", "end_time", "venue", "directions",
+                              "quorum_override_reason", "status"])
+    owner = (visit.programme.core_team.filter(role=CoreTeamMembership.Role.ADMINISTRATOR)
+             .values_list("user", flat=True).first())
+    for kind, days in TASK_DAYS_BEFORE.items():
+        LogisticsTask.objects.get_or_create(visit=visit, kind=kind,
+                                            defaults={"days_before": days, "owner_id": owner})
+    summary = "Confirmed the visit"
+    if visit.quorum_override_reason:
+        summary += f" without {'; '.join(missing)}: {visit.quorum_override_reason}"
+    log_visit(visit, "visit.confirmed", summary, user=user,
+              data={"missing": missing, "override": visit.quorum_override_reason})
+    _send_invitations(visit, "request")
+    return visit
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, user: User, reason: str) -> Visit:
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if not visit.is_open:
+        raise ValidationError("This visit has already happened or been cancelled.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the visit is cancelled"})
+    was_confirmed = visit.status == Visit.Status.CONFIRMED
+    visit.status, visit.cancelled_reason = Visit.Status.CANCELLED, reason.strip()
+    if was_confirmed:
+        visit.sequence += 1
+    visit.save(update_fields=["status", "cancelled_reason", "sequence"])
+    log_visit(visit, "visit.cancelled", f"Cancelled: {visit.cancelled_reason}", user=user)
+    if was_confirmed:
+        _send_invitations(visit, "cancel")
+    return visit
+
+
+@transaction.atomic
+def visit_mark_happened(*, visit: Visit, user: User) -> Visit:
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if visit.status != Visit.Status.CONFIRMED:
+        raise ValidationError("Only a confirmed visit can be marked as happened.")
+    if visit.date and visit.date > timezone.localdate():
+        raise ValidationError("The visit's date has not come yet.")
+    visit.status = Visit.Status.HAPPENED
+    visit.save(update_fields=["status"])
+    log_visit(visit, "visit.happened", "The visit happened", user=user)
+    return visit
+
+
+@transaction.atomic
+def attendee_add(*, visit: Visit, person: User, team: str, role: str,
+                 user: User) -> VisitAttendee:
+    attendee, created = VisitAttendee.objects.get_or_create(
+        visit=visit, user=person, defaults={"team": team, "role": role})
+    if created:
+        log_visit(visit, "visit.attendee_added", f"Added {person} to the attendance list",
+                  user=user)
+    return attendee
+
+
+@transaction.atomic
+def attendee_remove(*, attendee: VisitAttendee, user: User) -> None:
+    log_visit(attendee.visit, "visit.attendee_removed",
+              f"Removed {attendee.user} from the attendance list", user=user)
+    attendee.delete()
+
+
+@transaction.atomic
+def task_complete(*, task: LogisticsTask, user: User, done: bool = True) -> LogisticsTask:
+    task = LogisticsTask.objects.select_for_update().select_related("visit").get(pk=task.pk)
+    if done == (task.done_at is not None):
+        return task
+    task.done_at, task.done_by = (timezone.now(), user) if done else (None, None)
+    task.save(update_fields=["done_at", "done_by"])
+    log_visit(task.visit, "task.done" if done else "task.reopened",
+              f"{task.get_kind_display()}: {'done' if done else 'not done after all'}",
+              user=user)
+    return task
+
+
+@transaction.atomic
+def task_assign(*, task: LogisticsTask, owner: User | None, user: User) -> LogisticsTask:
+    task.owner = owner
+    task.save(update_fields=["owner"])
+    log_visit(task.visit, "task.assigned",
+              f"{task.get_kind_display()}: now {owner or 'nobody'}'s task", user=user)
+    return task

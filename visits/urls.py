@@ -1,0 +1,26 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("programmes/<pk:pk>/visits/", views.programme_visits, name="programme_visits"),
+    path("programmes/<pk:pk>/visits/create/", views.visits_create, name="visits_create"),
+    path("programmes/<pk:pk>/visits/rotation/", views.rotation_create, name="rotation_create"),
+    path("programmes/<pk:pk>/visits/schedule/", views.schedule, name="schedule"),
+    path("programmes/<pk:pk>/logistics/", views.logistics, name="logistics"),
+    path("visits/<pk:pk>/", views.visit_detail, name="visit_detail"),
+    path("visits/<pk:pk>/edit/", views.visit_edit, name="visit_edit"),
+    path("visits/<pk:pk>/poll/new/", views.poll_open, name="poll_open"),
+    path("visits/<pk:pk>/poll/", views.poll_results, name="poll_results"),
+    path("visits/<pk:pk>/date/", views.visit_choose_date, name="visit_choose_date"),
+    path("visits/<pk:pk>/confirm/", views.visit_confirm, name="visit_confirm"),
+    path("visits/<pk:pk>/cancel/", views.visit_cancel, name="visit_cancel"),
+    path("visits/<pk:pk>/happened/", views.visit_happened, name="visit_happened"),
+    path("visits/<pk:pk>/attendees/add/", views.attendee_add, name="attendee_add"),
+    path("visits/<pk:pk>/attendees/<pk:attendee_pk>/remove/", views.attendee_remove,
+         name="attendee_remove"),
+    path("visits/<pk:pk>/tasks/<pk:task_pk>/", views.task_toggle, name="task_toggle"),
+    path("availability/<str:token>/", views.poll_answer, name="poll_answer"),
+]

@@ -1,0 +1,357 @@
+"""Organising visits: the programme's visit list, a visit's page, polls, confirmation,
+logistics and the programme-wide scheduler."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from programmes import selectors as programme_selectors
+from programmes.models import Enrolment, Pairing, Site, SiteMembership
+
+from . import selectors, services
+from .calendar import ROLE_LABELS
+from .forms import ConfirmForm, PollOpenForm, ReasonForm, RotationForm, VisitDetailsForm
+from .models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAttendee
+
+
+def _done(request: HttpRequest, action, success: str, url: str) -> HttpResponse:
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success)
+    return redirect(url)
+
+
+@login_required
+def programme_visits(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = programme_selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    visits = list(selectors.programme_visits(programme))
+    pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).first()
+    rotation_form = None
+    if pairing and pairing.unpaired:
+        rotation_form = RotationForm(
+            pairs=pairing.pairs.select_related("site_a__organisation", "site_b__organisation"),
+            sites=Site.objects.filter(pk__in=[int(k) for k in pairing.unpaired]).select_related(
+                "organisation"))
+    by_status = {status: [] for status, _ in Visit.Status.choices}
+    for visit in visits:
+        by_status[visit.status].append(visit)
+    return render(request, "visits/programme_visits.html", {
+        "programme": programme, "visits": visits, "pairing": pairing,
+        "groups": [(label, by_status[key]) for key, label in Visit.Status.choices
+                   if by_status[key]],
+        "rotation_form": rotation_form,
+        "tasks_outstanding": len(selectors.outstanding_tasks(programme)),
+    })
+
+
+@login_required
+@require_POST
+def visits_create(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = programme_selectors.programme_for_core_team(request.user, pk)
+    url = f"/programmes/{programme.pk}/visits/"
+    try:
+        created = services.visits_create_for_pairing(programme=programme, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{len(created)} visits proposed" if created
+                         else "Every confirmed pair already has its visits")
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def rotation_create(request: HttpRequest, pk: int) -> HttpResponse:
+    programme = programme_selectors.programme_for_core_team(request.user, pk)
+    pairing = get_object_or_404(Pairing, programme=programme, status=Pairing.Status.CONFIRMED)
+    form = RotationForm(request.POST, pairs=pairing.pairs.all(), sites=Site.objects.filter(
+        pk__in=[int(k) for k in pairing.unpaired]))
+    url = f"/programmes/{programme.pk}/visits/"
+    if not form.is_valid():
+        messages.error(request, "Choose a pair and the site to join it")
+        return redirect(url)
+    return _done(request, lambda: services.visits_create_rotation(
+        user=request.user, **form.cleaned_data), "Three-site rotation created", url)
+
+
+@login_required
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_user(request.user, pk)
+    request.programme = visit.programme
+    is_core = selectors.is_core_for_visit(request.user, visit)
+    attendees = list(visit.attendees.select_related("user"))
+    return render(request, "visits/visit_detail.html", {
+        "visit": visit, "is_core": is_core,
+        "teams": [(label, [a for a in attendees if a.team == key])
+                  for key, label in VisitAttendee.Team.choices],
+        "missing": services.visit_missing_roles(visit) if attendees else [],
+        "tasks": visit.tasks.select_related("owner", "done_by") if is_core else [],
+        "poll": getattr(visit, "poll", None),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    request.programme = visit.programme
+    form = VisitDetailsForm(request.POST or None, instance=visit)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        visit.refresh_from_db()
+        try:
+            services.visit_update(visit=visit, user=request.user, **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "The visit's details have been saved" + (
+                ". The attendees have been sent an updated invitation."
+                if visit.status == Visit.Status.CONFIRMED else ""))
+            return redirect("visits:visit_detail", visit.pk)
+    return render(request, "visits/visit_form.html", {"visit": visit, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def poll_open(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    request.programme = visit.programme
+    today = timezone.localdate()
+    form = PollOpenForm(request.POST or None, initial={
+        "window_start": today + datetime.timedelta(weeks=4),
+        "window_end": today + datetime.timedelta(weeks=12),
+        "deadline_date": today + datetime.timedelta(weeks=2),
+    })
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.poll_open(visit=visit, user=request.user,
+                               window_start=form.cleaned_data["window_start"],
+                               window_end=form.cleaned_data["window_end"],
+                               deadline=form.deadline())
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                # The service names its deadline argument; the form asks for a date.
+                exc = ValidationError({("deadline_date" if field == "deadline" else field): e
+                                       for field, e in exc.error_dict.items()})
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "The poll is open. Everyone has been emailed a link.")
+            return redirect("visits:poll_results", visit.pk)
+    return render(request, "visits/poll_open.html", {"visit": visit, "form": form})
+
+
+@login_required
+def poll_results(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    request.programme = visit.programme
+    poll = get_object_or_404(AvailabilityPoll, visit=visit)
+    return render(request, "visits/poll_results.html", {
+        "visit": visit, "grid": selectors.poll_grid(poll),
+        "can_choose": visit.status in (Visit.Status.PROPOSED, Visit.Status.POLLING),
+        "minimum": [ROLE_LABELS.get(r, r) for r in visit.programme.minimum_roles],
+    })
+
+
+@login_required
+@require_POST
+def visit_choose_date(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    try:
+        date = datetime.date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        messages.error(request, "Choose one of the dates")
+        return redirect("visits:poll_results", visit.pk)
+    try:
+        services.visit_choose_date(visit=visit, date=date, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("visits:visit_detail", visit.pk)
+    messages.success(request, f"Date agreed: {date:%A} {date.day} {date:%B %Y}. "
+                              "Now confirm the visit's details.")
+    return redirect("visits:visit_confirm", visit.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    request.programme = visit.programme
+    form = ConfirmForm(request.POST or None, initial={
+        "venue": visit.venue or f"{visit.host.organisation.name}"})
+    missing = services.visit_missing_roles(visit)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_confirm(visit=visit, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "The visit is confirmed. Every attendee has been sent "
+                                      "a calendar invitation.")
+            return redirect("visits:visit_detail", visit.pk)
+    return render(request, "visits/visit_confirm.html", {
+        "visit": visit, "form": form, "missing": missing,
+        "attendees": visit.attendees.select_related("user"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    request.programme = visit.programme
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_cancel(visit=visit, user=request.user,
+                                  reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "The visit is cancelled. Anyone who had an invitation "
+                                      "has been sent a cancellation.")
+            return redirect("visits:visit_detail", visit.pk)
+    return render(request, "visits/visit_cancel.html", {"visit": visit, "form": form})
+
+
+@login_required
+@require_POST
+def visit_happened(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    return _done(request, lambda: services.visit_mark_happened(visit=visit, user=request.user),
+                 "Marked as happened", f"/visits/{visit.pk}/")
+
+
+@login_required
+@require_POST
+def attendee_remove(request: HttpRequest, pk: int, attendee_pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    attendee = get_object_or_404(VisitAttendee, pk=attendee_pk, visit=visit)
+    return _done(request, lambda: services.attendee_remove(attendee=attendee, user=request.user),
+                 f"{attendee.user} removed from the attendance list", f"/visits/{visit.pk}/")
+
+
+@login_required
+@require_POST
+def attendee_add(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    try:
+        membership_id = int(request.POST.get("membership", ""))
+    except ValueError:
+        membership_id = 0
+    membership = SiteMembership.objects.current().filter(
+        pk=membership_id, site__in=[visit.host_id, visit.visitor_id]).select_related(
+        "user").first()
+    if membership is None:
+        messages.error(request, "Choose a member of either team")
+        return redirect("visits:visit_detail", visit.pk)
+    team = (VisitAttendee.Team.HOST if membership.site_id == visit.host_id
+            else VisitAttendee.Team.VISITING)
+    return _done(request, lambda: services.attendee_add(
+        visit=visit, person=membership.user, team=team, role=membership.role,
+        user=request.user), f"{membership.user} added to the attendance list",
+        f"/visits/{visit.pk}/")
+
+
+@login_required
+@require_POST
+def task_toggle(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
+    visit = selectors.visit_for_core_team(request.user, pk)
+    task = get_object_or_404(LogisticsTask, pk=task_pk, visit=visit)
+    done = request.POST.get("done") == "1"
+    services.task_complete(task=task, user=request.user, done=done)
+    messages.success(request, f"{task.get_kind_display()}: {'done' if done else 'reopened'}")
+    if request.POST.get("next") == "logistics":
+        return redirect("visits:logistics", visit.programme_id)
+    return redirect("visits:visit_detail", visit.pk)
+
+
+@login_required
+def logistics(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every confirmed visit's outstanding tasks, so nothing depends on someone's inbox."""
+    programme = programme_selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    return render(request, "visits/logistics.html", {
+        "programme": programme, "tasks": selectors.outstanding_tasks(programme)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """The scheduler's proposal for every open visit, to accept in whole or in part."""
+    programme = programme_selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    if request.method == "POST":
+        dates = {}
+        for key, value in request.POST.items():
+            if key.startswith("visit-") and request.POST.get(f"accept-{key[6:]}"):
+                try:
+                    dates[int(key[6:])] = datetime.date.fromisoformat(value)
+                except ValueError:
+                    continue
+        if not dates:
+            messages.error(request, "Select at least one proposed date to accept")
+        else:
+            return _done(request, lambda: services.schedule_accept(
+                programme=programme, dates=dates, user=request.user),
+                f"{len(dates)} date(s) agreed. Confirm each visit to send the invitations.",
+                f"/programmes/{programme.pk}/visits/")
+    proposal = services.schedule_propose(programme)
+    visits = {v.pk: v for v in selectors.programme_visits(programme).filter(
+        status__in=[Visit.Status.PROPOSED, Visit.Status.POLLING])}
+    proposed = sorted(((visits[v], d) for v, d in proposal.dates.items() if v in visits),
+                      key=lambda item: (item[1], item[0].pk))
+    unscheduled = [(visits[v], why) for v, why in proposal.unscheduled.items() if v in visits]
+    return render(request, "visits/schedule.html", {
+        "programme": programme, "proposal": proposal, "proposed": proposed,
+        "unscheduled": unscheduled,
+        "intervention": Enrolment.objects.filter(programme=programme,
+                                                 status=Enrolment.Status.INTERVENTION).count(),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def poll_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """Answering a poll from the emailed link, without signing in.
+
+    Each answer is posted as it is chosen (htmx), so leaving the page loses nothing; the
+    submit button sends them all for browsers without JavaScript."""
+    try:
+        invitee = services.invitee_from_token(token)
+    except services.PollLinkError as exc:
+        return render(request, "visits/poll_link_invalid.html", {"problem": str(exc)},
+                      status=410)
+    poll = invitee.poll
+    dates = list(poll.dates.all())
+    error = ""
+    if request.method == "POST":
+        answers = {}
+        for poll_date in dates:
+            answer = request.POST.get(f"date-{poll_date.date.isoformat()}")
+            if answer:
+                answers[poll_date.date] = answer
+        try:
+            services.poll_answer(invitee=invitee, answers=answers)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            if request.headers.get("HX-Request"):
+                return render(request, "visits/_poll_saved.html", {"count": len(answers)})
+            messages.success(request, "Thank you. Your answers are saved; you can change them "
+                                      "until the poll closes.")
+            return redirect(request.path)
+    given = dict(invitee.answers.values_list("poll_date__date", "answer"))
+    return render(request, "visits/poll_answer.html", {
+        "invitee": invitee, "poll": poll, "visit": poll.visit, "error": error,
+        "rows": [(d.date, given.get(d.date, "")) for d in dates],
+        "choices": PollAnswer.Answer.choices,
+    })
