@@ -19,6 +19,11 @@ from programmes.models import Pair, Programme, Site
 from .calendar import ROLE_LABELS
 
 
+def role_label(role: str) -> str:
+    label = ROLE_LABELS.get(role, role)
+    return label[0].upper() + label[1:]
+
+
 class Visit(models.Model):
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Proposed"
@@ -94,8 +99,7 @@ class VisitAttendee(models.Model):
 
     @property
     def role_label(self) -> str:
-        label = ROLE_LABELS.get(self.role, self.role)
-        return label[0].upper() + label[1:]
+        return role_label(self.role)
 
 
 class AvailabilityPoll(models.Model):
@@ -154,13 +158,12 @@ class PollInvitee(models.Model):
             models.UniqueConstraint(fields=["poll", "user"], name="one_invitee_per_poll")
         ]
 
-    @property
-    def role_label(self) -> str:
-        label = ROLE_LABELS.get(self.role, self.role)
-        return label[0].upper() + label[1:]
-
     def __str__(self) -> str:
         return f"{self.user} on {self.poll}"
+
+    @property
+    def role_label(self) -> str:
+        return role_label(self.role)
 
 
 class PollAnswer(models.Model):

@@ -339,13 +339,19 @@ def _kth_day_spaced(days: Iterable[datetime.date], k: int, gap: int) -> datetime
     return None
 
 
-def lower_bound_finish(requests: Iterable[VisitRequest], rules: Rules) -> datetime.date | None:
-    """A date the optimal schedule cannot finish before; None if nothing can be scheduled.
+def lower_bound_finish(
+    requests: Iterable[VisitRequest], rules: Rules, *, visits: int | None = None
+) -> datetime.date | None:
+    """A date no schedule of at least ``visits`` visits can finish before.
 
-    The optimum schedules N* visits, and N* >= k, the number first_come_first_served places
-    (the greedy's schedule is feasible). So the optimum puts at least k visits on dates; of
-    the m visits that could ever be scheduled, at most m - k are left out. Each bound below
-    holds for every schedule of at least k visits, so for the optimum:
+    By default ``visits`` is k, the number first_come_first_served places: the greedy's
+    schedule is feasible, so the optimum places at least k and the default bounds the optimal
+    finish. Passing a schedule's own count gives a tighter bound for that schedule (and, as the
+    optimum places at least as many, for the optimum too). None if ``visits`` is 0 or more
+    visits than could ever be scheduled.
+
+    Of the m visits that could ever be scheduled, a schedule of at least k leaves out at most
+    m - k. The bound is the latest of:
 
     1. every scheduled visit is on or after its earliest feasible date (``_earliest_feasible``:
        its earliest option, and for a return visit the earliest option at least the site gap
@@ -358,17 +364,26 @@ def lower_bound_finish(requests: Iterable[VisitRequest], rules: Rules) -> dateti
     3. likewise a site in m_s schedulable visits is in at least k - (m - m_s), each at least
        ``site_min_gap_days`` after the previous one.
 
-    The bound relaxes which visit takes which day, so it can be below the optimum; it is meant
-    to show how far a schedule could possibly improve (scripts/bench_scheduler.py).
+    The bound relaxes which visit takes which day, so it can be below the optimum; it shows how
+    much a schedule could possibly improve (scripts/bench_scheduler.py), and propose_schedule
+    gives it to CP-SAT as a redundant constraint, which its LP relaxation does not find alone.
     """
     requests = list(requests)
     _validate(requests, rules)
-    k = len(first_come_first_served(requests, rules))
-    if k == 0:
+    k = len(first_come_first_served(requests, rules)) if visits is None else visits
+    return _finish_bound(requests, rules, k)
+
+
+def _finish_bound(
+    requests: Sequence[VisitRequest], rules: Rules, k: int
+) -> datetime.date | None:
+    if k <= 0:
         return None
     earliest = _earliest_feasible(requests, rules)
     possible = [(r, day) for r, day in zip(requests, earliest, strict=True) if day is not None]
     m = len(possible)
+    if k > m:
+        return None
     bound = sorted(day for _, day in possible)[k - 1]
 
     def days_of(group: list[tuple[VisitRequest, datetime.date]]) -> list[datetime.date]:
@@ -385,7 +400,8 @@ def lower_bound_finish(requests: Iterable[VisitRequest], rules: Rules) -> dateti
         needed = k - (m - len(group))
         if needed > 0:
             day = _kth_day_weekly(days_of(group), needed, rules.facilitator_max_per_week)
-            bound = max(bound, day or bound)  # None cannot happen (k visits fit)
+            # None: no schedule of k visits exists at all, so any date is a bound.
+            bound = max(bound, day or bound)
     for group in by_site.values():
         needed = k - (m - len(group))
         if needed > 0:
@@ -571,6 +587,12 @@ def propose_schedule(
         }
         value = round(solver.objective_value)
         model.add(objective >= value if maximise else objective <= value)
+        if stage == 0:
+            # Every schedule from here on places at least `value` visits, so none can finish
+            # before the combinatorial bound for that many (lower_bound_finish).
+            bound = _finish_bound(requests, rules, value)
+            if bound is not None:
+                model.add(finish >= offset(bound))
 
     dates = {requests[i].visit: day for i, day in best}
     return _schedule(requests, dates, optimal, started)
