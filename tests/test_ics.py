@@ -323,10 +323,10 @@ def test_rfc5545_framing(method):
 
 
 def test_content_types():
-    assert ics.ICS_CONTENT_TYPE == "text/calendar; method=REQUEST; charset=utf-8"
+    assert ics.ICS_CONTENT_TYPE == "text/calendar; method=REQUEST"
     assert ics.ics_content_type() == ics.ICS_CONTENT_TYPE
-    assert ics.ics_content_type("CANCEL") == "text/calendar; method=CANCEL; charset=utf-8"
-    assert ics.ics_content_type("cancel") == "text/calendar; method=CANCEL; charset=utf-8"
+    assert ics.ics_content_type("CANCEL") == "text/calendar; method=CANCEL"
+    assert ics.ics_content_type("cancel") == "text/calendar; method=CANCEL"
     with pytest.raises(ValueError):
         ics.ics_content_type("PUBLISH")
 

@@ -47,11 +47,13 @@ REMINDER = timedelta(days=1)
 def ics_content_type(method: str = REQUEST) -> str:
     """The MIME type for the attachment. iMIP (RFC 6047 section 2.4) requires the method
     parameter, equal to the object's METHOD; mail clients use it to show an invitation (or a
-    cancellation) with Accept/Decline rather than a plain attachment."""
-    return f"text/calendar; method={_method(method)}; charset=utf-8"
+    cancellation) with Accept/Decline rather than a plain attachment. No charset: Django's
+    EmailMessage.attach adds charset="utf-8" to every text/* part itself, and a second one
+    would make the header ambiguous."""
+    return f"text/calendar; method={_method(method)}"
 
 
-ICS_CONTENT_TYPE = "text/calendar; method=REQUEST; charset=utf-8"  # == ics_content_type()
+ICS_CONTENT_TYPE = "text/calendar; method=REQUEST"  # == ics_content_type()
 
 
 def ics_filename(summary: str) -> str:

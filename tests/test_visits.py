@@ -1,0 +1,290 @@
+"""Organising visits: from a confirmed pair to calendar invitations, through the pages."""
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.test import Client
+from icalendar import Calendar
+
+from programmes.models import CoreTeamMembership, Pair, Pairing, SiteMembership
+from visits import services
+from visits.models import LogisticsTask, PollAnswer, PollInvitee, Visit
+
+from .factories import CoreTeamMembershipFactory, EnrolmentFactory, SiteMembershipFactory
+
+# A Tuesday well ahead of the frozen "today" below; its MDT day is Tuesday (1).
+TODAY = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+LINK = re.compile(r"http://testserver(/availability/[^/\s]+/)")
+
+
+@pytest.fixture(autouse=True)
+def _frozen_and_linked(settings):
+    settings.SITE_URL = "http://testserver"
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def facilitator(programme):
+    return CoreTeamMembershipFactory(programme=programme,
+                                     role=CoreTeamMembership.Role.QI_FACILITATOR,
+                                     user__full_name="Fran Facilitator").user
+
+
+@pytest.fixture
+def pair(programme, site, other_site, core, facilitator):
+    pairing = Pairing.objects.create(programme=programme, status=Pairing.Status.CONFIRMED)
+    return Pair.objects.create(pairing=pairing, site_a=site, site_b=other_site)
+
+
+@pytest.fixture
+def teams(site, other_site):
+    people = {}
+    for label, s in (("host", site), ("visiting", other_site)):
+        for role in ("clinical_lead", "cns", "mdt_coordinator"):
+            people[f"{label}_{role}"] = SiteMembershipFactory(site=s, role=role).user
+    return people
+
+
+@pytest.fixture
+def visits(pair, programme, core, teams):
+    return services.visits_create_for_pairing(programme=programme, user=core)
+
+
+def open_poll(visit, core):
+    return services.poll_open(
+        visit=visit, user=core, window_start=datetime.date(2026, 3, 30),
+        window_end=datetime.date(2026, 4, 28),
+        deadline=datetime.datetime(2026, 3, 20, 17, tzinfo=datetime.UTC))
+
+
+def test_each_confirmed_pair_gets_two_visits_hosted_in_turn(visits, pair, facilitator):
+    first, second = visits
+    assert (first.host, first.visitor) == (pair.site_a, pair.site_b)
+    assert (second.host, second.visitor, second.after) == (pair.site_b, pair.site_a, first)
+    assert first.facilitator == facilitator
+
+
+def test_a_three_site_rotation(pair, programme, core, visits):
+    third = EnrolmentFactory(programme=programme, status="intervention").site
+    rotation = services.visits_create_rotation(pair=pair, site=third, user=core)
+    assert [(v.visitor, v.host) for v in rotation] == [
+        (pair.site_a, pair.site_b), (pair.site_b, third), (third, pair.site_a)]
+    assert Visit.objects.filter(pair=pair).count() == 3
+
+
+def test_the_poll_offers_the_hosts_mdt_day_minus_bank_holidays(visits, core, site):
+    site.mdt_day = 0  # Mondays: Easter Monday, 6 April 2026, is a bank holiday
+    site.save()
+    poll = open_poll(visits[0], core)
+    dates = list(poll.dates.values_list("date", flat=True))
+    assert dates == [datetime.date(2026, 3, 30), datetime.date(2026, 4, 13),
+                     datetime.date(2026, 4, 20), datetime.date(2026, 4, 27)]
+    assert poll.visit.status == "polling"
+    # Both teams' members and the facilitator are asked.
+    assert poll.invitees.count() == 7
+
+
+def test_poll_journey_answers_by_link_quorum_date_and_invitations(
+    visits, core, teams, mailoutbox, django_capture_on_commit_callbacks, as_core
+):
+    visit = visits[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        poll = open_poll(visit, core)
+    assert len(mailoutbox) == 7
+    links = {m.to[0]: LINK.search(m.body)[1] for m in mailoutbox}
+    first_tuesday = "2026-03-31"
+
+    # Everyone but the visiting CNS says yes to the first Tuesday, without signing in.
+    for person in [*teams.values(), visit.facilitator]:
+        answer = "no" if person == teams["visiting_cns"] else "yes"
+        response = Client().post(links[person.email], {f"date-{first_tuesday}": answer},
+                                 HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert "Saved" in response.content.decode()
+
+    grid = as_core.get(f"/visits/{visit.pk}/poll/").content.decode()
+    assert "Missing: visiting team: clinical nurse specialist" in grid
+
+    # The CNS changes their mind: "if need be".
+    Client().post(links[teams["visiting_cns"].email], {f"date-{first_tuesday}": "if_need_be"})
+    grid = as_core.get(f"/visits/{visit.pk}/poll/").content.decode()
+    assert "Missing:" not in grid.split("Tue 31 Mar 2026")[1].split("</tr>")[0]
+
+    as_core.post(f"/visits/{visit.pk}/date/", {"date": first_tuesday})
+    visit.refresh_from_db()
+    assert (visit.status, visit.date) == ("date_agreed", datetime.date(2026, 3, 31))
+    assert visit.attendees.count() == 7
+
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_core.post(f"/visits/{visit.pk}/confirm/", {
+            "start_time": "09:30", "end_time": "16:00", "venue": "Seminar room 2",
+            "directions": "Park in car park B"})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 7
+    message = mailoutbox[0]
+    assert message.subject.startswith("Visit confirmed:")
+    assert "Seminar room 2" in message.body and "Park in car park B" in message.body
+    assert "Observation of the host's MDT meeting" in message.body
+    [(filename, content, mimetype)] = message.attachments
+    assert filename.endswith(".ics") and mimetype.startswith("text/calendar")
+    event = Calendar.from_ical(content).walk("VEVENT")[0]
+    # 9:30 in London in BST (the clocks went forward on 29 March 2026).
+    assert event["DTSTART"].dt.isoformat() == "2026-03-31T09:30:00+01:00"
+    assert event["DTSTART"].params["TZID"] == "Europe/London"
+    assert int(event["SEQUENCE"]) == 0
+    assert LogisticsTask.objects.filter(visit=visit).count() == 6
+    assert poll.invitees.filter(responded_at__isnull=False).count() == 7
+
+    # A change of venue sends an update with the same UID and a higher SEQUENCE.
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        as_core.post(f"/visits/{visit.pk}/edit/", {
+            "facilitator": visit.facilitator.pk, "date": "2026-03-31", "start_time": "09:30",
+            "end_time": "16:00", "venue": "Board room", "directions": ""})
+    update = Calendar.from_ical(mailoutbox[0].attachments[0][1]).walk("VEVENT")[0]
+    assert str(update["UID"]) == str(event["UID"]) and int(update["SEQUENCE"]) == 1
+    assert str(update["LOCATION"]) == "Board room"
+
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        as_core.post(f"/visits/{visit.pk}/cancel/", {"reason": "Host MDT lead off sick"})
+    cancel = Calendar.from_ical(mailoutbox[0].attachments[0][1])
+    assert str(cancel["METHOD"]) == "CANCEL"
+    assert int(cancel.walk("VEVENT")[0]["SEQUENCE"]) == 2
+
+
+def test_confirming_without_the_minimum_is_refused_naming_the_roles(visits, core, teams,
+                                                                    as_core):
+    visit = visits[0]
+    services.visit_choose_date(visit=visit, date=datetime.date(2026, 3, 31), user=core)
+    visit.attendees.filter(user__in=[teams["host_mdt_coordinator"],
+                                     teams["visiting_cns"]]).delete()
+    response = as_core.post(f"/visits/{visit.pk}/confirm/", {
+        "start_time": "09:30", "end_time": "16:00", "venue": "Room"})
+    content = " ".join(response.content.decode().split())
+    assert ("Missing: host team: MDT coordinator; visiting team: clinical nurse specialist"
+            in content)
+    visit.refresh_from_db()
+    assert visit.status == "date_agreed"
+
+    as_core.post(f"/visits/{visit.pk}/confirm/", {
+        "start_time": "09:30", "end_time": "16:00", "venue": "Room",
+        "override_reason": "Their MDT coordinator joins by video"})
+    visit.refresh_from_db()
+    assert visit.status == "confirmed"
+    assert visit.quorum_override_reason == "Their MDT coordinator joins by video"
+
+
+def test_the_poll_locks_at_its_deadline_and_reminders_go_once_to_non_responders(
+    visits, core, teams, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        poll = open_poll(visits[0], core)
+    answered = poll.invitees.get(user=teams["host_cns"])
+    services.poll_answer(invitee=answered, answers={datetime.date(2026, 3, 31): "yes"})
+    mailoutbox.clear()
+
+    with time_machine.travel(datetime.datetime(2026, 3, 10, tzinfo=datetime.UTC)):
+        assert services.polls_remind() == 0  # not yet: ten days before the deadline
+    with time_machine.travel(datetime.datetime(2026, 3, 19, tzinfo=datetime.UTC)), \
+            django_capture_on_commit_callbacks(execute=True):
+        assert services.polls_remind() == 6
+        assert services.polls_remind() == 0  # a second run sends nothing new
+    assert len(mailoutbox) == 6
+    assert teams["host_cns"].email not in {m.to[0] for m in mailoutbox}
+    assert all(m.subject.startswith("Reminder:") for m in mailoutbox)
+
+    with time_machine.travel(datetime.datetime(2026, 3, 21, tzinfo=datetime.UTC)):
+        assert services.polls_lock() == 1
+        with pytest.raises(ValidationError, match="closed"):
+            services.poll_answer(invitee=answered, answers={datetime.date(2026, 3, 31): "no"})
+    assert PollAnswer.objects.get(invitee=answered).answer == "yes"
+
+
+def test_a_poll_link_works_only_for_its_person(visits, core, teams, mailoutbox,
+                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        open_poll(visits[0], core)
+    link = LINK.search(mailoutbox[0].body)[1]
+    assert Client().get(link).status_code == 200
+    tampered = link[:-3] + ("AAA" if not link.endswith("AAA/") else "BBB") + "/"
+    assert Client().get(tampered).status_code == 410
+    # Unknown dates and answers are ignored rather than stored.
+    Client().post(link, {"date-2031-01-01": "yes", "date-2026-03-31": "maybe"})
+    assert not PollAnswer.objects.exists()
+
+
+def test_visit_pages_are_for_the_two_teams_and_the_core_team(visits, client_for, lead,
+                                                             other_lead, core, outsider,
+                                                             other_core):
+    visit = visits[0]
+    assert client_for(lead).get(f"/visits/{visit.pk}/").status_code == 200
+    assert client_for(other_lead).get(f"/visits/{visit.pk}/").status_code == 200
+    assert client_for(core).get(f"/visits/{visit.pk}/").status_code == 200
+    for person in (outsider, other_core):
+        assert client_for(person).get(f"/visits/{visit.pk}/").status_code == 404
+    # Site members see the visit but do not run it.
+    assert client_for(lead).get(f"/visits/{visit.pk}/edit/").status_code == 404
+    assert client_for(lead).post(f"/visits/{visit.pk}/cancel/", {"reason": "x"}
+                                 ).status_code == 404
+    # A site that is not part of the visit sees nothing of it.
+    stranger = SiteMembershipFactory(role=SiteMembership.Role.CLINICAL_LEAD).user
+    assert client_for(stranger).get(f"/visits/{visit.pk}/").status_code == 404
+
+
+def test_the_logistics_view_lists_outstanding_tasks_with_overdue_flags(visits, core, as_core,
+                                                                       programme):
+    visit = visits[0]
+    services.visit_choose_date(visit=visit, date=datetime.date(2026, 3, 17), user=core)
+    services.visit_confirm(visit=visit, user=core, start_time=datetime.time(9),
+                           end_time=datetime.time(16), venue="Room", directions="",
+                           override_reason="Test")
+    content = as_core.get(f"/programmes/{programme.pk}/logistics/").content.decode()
+    # Room booking was due 28 days before 17 March: overdue on 2 March.
+    assert "Room booked" in content and "Overdue" in content
+    task = LogisticsTask.objects.get(visit=visit, kind="room")
+    as_core.post(f"/visits/{visit.pk}/tasks/{task.pk}/", {"done": "1", "next": "logistics"})
+    task.refresh_from_db()
+    assert task.done_at is not None
+
+
+def test_the_scheduler_proposes_and_accepting_agrees_the_dates(
+    visits, core, teams, as_core, programme, django_capture_on_commit_callbacks
+):
+    first, second = visits
+    for visit in visits:
+        poll = open_poll(visit, core)
+        for invitee in PollInvitee.objects.filter(poll=poll):
+            services.poll_answer(invitee=invitee, answers={
+                d.date: "yes" for d in poll.dates.all()})
+    page = as_core.get(f"/programmes/{programme.pk}/visits/schedule/").content.decode()
+    assert "2 visits can be dated" in page
+    response = as_core.post(f"/programmes/{programme.pk}/visits/schedule/", {
+        f"visit-{first.pk}": "2026-03-31", f"accept-{first.pk}": "1",
+        f"visit-{second.pk}": "2026-04-14", f"accept-{second.pk}": "1"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.date < second.date
+    assert first.status == second.status == "date_agreed"
+
+
+def test_accepting_dates_that_break_a_rule_is_refused(visits, core, as_core, programme):
+    first, second = visits
+    for visit in visits:
+        poll = open_poll(visit, core)
+        for invitee in PollInvitee.objects.filter(poll=poll):
+            services.poll_answer(invitee=invitee, answers={
+                d.date: "yes" for d in poll.dates.all()})
+    # The return visit before the first one, and within the 14-day gap.
+    response = as_core.post(f"/programmes/{programme.pk}/visits/schedule/", {
+        f"visit-{first.pk}": "2026-04-07", f"accept-{first.pk}": "1",
+        f"visit-{second.pk}": "2026-03-31", f"accept-{second.pk}": "1"}, follow=True)
+    assert "no longer fit" in response.content.decode()
+    first.refresh_from_db()
+    assert first.date is None
