@@ -1,11 +1,23 @@
-"""Build the demonstration programme (see programmes.demo for what is in it)."""
+"""Build the demonstration programme (see programmes.demo and visits.demo for what is in it).
+
+The command lives in the app highest in the dependency chain (qips → visits → programmes),
+because it builds every app's part of the demo; move it up when a higher app adds its own.
+"""
 
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.test.utils import override_settings
 
+from ilcop.celery import app as celery_app
+from ilcop.models import User
 from programmes import demo
+from visits import demo as visits_demo
+
+
+DUMMY_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 
 class Command(BaseCommand):
@@ -40,7 +52,19 @@ class Command(BaseCommand):
             )
 
         started = time.monotonic()
-        result = demo.seed(reset=reset)
+        # The demo's people have fictional addresses: build it without sending them email,
+        # whatever the configured backend, and without queueing anything for a worker.
+        eager = celery_app.conf.task_always_eager
+        celery_app.conf.task_always_eager = True
+        try:
+            with override_settings(EMAIL_BACKEND=DUMMY_EMAIL), transaction.atomic():
+                result = demo.seed(reset=reset)
+                if result.created:
+                    visit_counts = visits_demo.build(
+                        demo.demo_programmes().get(),
+                        User.objects.get(email=demo.CORE_LEAD_EMAIL))
+        finally:
+            celery_app.conf.task_always_eager = eager
         elapsed = time.monotonic() - started
         counts = result.counts
 
@@ -66,5 +90,9 @@ class Command(BaseCommand):
                 f"{counts['pending invitations']} pending invitations.\n"
                 f"Enrolments: {counts['enrolments']} ({stages})."
             )
+        if result.created:
+            self.stdout.write("Visits: " + ", ".join(
+                f"{n} {status.replace('_', ' ')}" for status, n in visit_counts.items() if n)
+                + ".")
         self.stdout.write("")
         self.stdout.write(demo.logins_table())

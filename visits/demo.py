@@ -1,0 +1,110 @@
+"""The demo programme's visits, in every state, built through the services.
+
+Dates are relative to today, so whenever the demo is built there are visits that have
+happened, confirmed visits coming up with their checklists part done, polls still open and
+half answered, and visits not yet arranged. Deterministic for a given day.
+"""
+
+import datetime
+import random
+
+from django.db import transaction
+from django.utils import timezone
+
+from ilcop.models import ActivityLog, User
+from programmes.models import Programme
+
+from . import services
+from .models import LogisticsTask, PollInvitee, Visit
+
+# How many of the 15 pairs' visits end up in each state, in pair order.
+HAPPENED_PAIRS = 3       # both visits happened (the first had its report sent)
+CONFIRMED_PAIRS = 3      # first visit confirmed and coming up, tasks part done
+AGREED_PAIRS = 2         # first visit has an agreed date, not yet confirmed
+POLLING_PAIRS = 3        # first visit's poll open and half answered
+CANCELLED_PAIRS = 1      # first visit cancelled, to be re-arranged
+# The rest: proposed, nothing arranged yet.
+
+
+def _next_weekday(day: datetime.date, weekday: int) -> datetime.date:
+    return day + datetime.timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _with_dates_unchecked(visit: Visit, date: datetime.date) -> None:
+    """Give a visit a past date directly: the services rightly refuse to agree past dates."""
+    Visit.objects.filter(pk=visit.pk).update(date=date)
+
+
+@transaction.atomic
+def build(programme: Programme, actor: User) -> dict[str, int]:
+    rng = random.Random(1997)
+    today = timezone.localdate()
+    first_entry = ActivityLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    visits = services.visits_create_for_pairing(programme=programme, user=actor)
+    pairs = [visits[i:i + 2] for i in range(0, len(visits), 2)]
+    counts: dict[str, int] = {}
+    index = 0
+
+    def take(n):
+        nonlocal index
+        chunk = pairs[index:index + n]
+        index += n
+        return chunk
+
+    for weeks_ago, (first, second) in zip((16, 12, 8), take(HAPPENED_PAIRS), strict=True):
+        for visit, extra in ((first, 0), (second, 4)):
+            date = _next_weekday(today - datetime.timedelta(weeks=weeks_ago - extra),
+                                 visit.host.mdt_day)
+            services.visit_choose_date(visit=visit, date=today + datetime.timedelta(days=7),
+                                       user=actor)
+            _with_dates_unchecked(visit, date)
+            visit.refresh_from_db()
+            services.visit_confirm(visit=visit, user=actor, start_time=datetime.time(9, 30),
+                                   end_time=datetime.time(16), venue="Education centre",
+                                   directions="", override_reason="")
+            LogisticsTask.objects.filter(visit=visit).update(done_at=timezone.now(),
+                                                             done_by=actor)
+            services.visit_mark_happened(visit=visit, user=actor)
+        Visit.objects.filter(pk=first.pk).update(status=Visit.Status.REPORT_SENT)
+
+    for weeks_ahead, (first, _second) in zip((2, 4, 7), take(CONFIRMED_PAIRS), strict=True):
+        date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
+        services.visit_choose_date(visit=first, date=date, user=actor)
+        services.visit_confirm(visit=first, user=actor, start_time=datetime.time(9, 30),
+                               end_time=datetime.time(16), venue="Seminar room, education centre",
+                               directions="Visitor parking in car park C; the education centre "
+                                          "is signposted from the main entrance.",
+                               override_reason="")
+        tasks = list(first.tasks.order_by("-days_before"))
+        for task in tasks[: rng.randint(1, 4)]:
+            services.task_complete(task=task, user=actor)
+
+    for weeks_ahead, (first, _second) in zip((9, 11), take(AGREED_PAIRS), strict=True):
+        date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
+        services.visit_choose_date(visit=first, date=date, user=actor)
+
+    for first, _second in take(POLLING_PAIRS):
+        poll = services.poll_open(
+            visit=first, user=actor, window_start=today + datetime.timedelta(weeks=6),
+            window_end=today + datetime.timedelta(weeks=14),
+            deadline=timezone.now() + datetime.timedelta(days=10))
+        dates = [d.date for d in poll.dates.all()]
+        invitees = list(PollInvitee.objects.filter(poll=poll).order_by("pk"))
+        for invitee in invitees[: len(invitees) // 2 + 1]:
+            services.poll_answer(invitee=invitee, answers={
+                date: rng.choices(["yes", "if_need_be", "no"], weights=[5, 2, 3])[0]
+                for date in dates})
+
+    for first, _second in take(CANCELLED_PAIRS):
+        date = _next_weekday(today + datetime.timedelta(weeks=5), first.host.mdt_day)
+        services.visit_choose_date(visit=first, date=date, user=actor)
+        services.visit_cancel(visit=first, user=actor,
+                              reason="The host team's clinical lead is on leave; to be "
+                                     "re-arranged for the spring.")
+
+    # Date the log within the day the demo was built, so a rebuild the same day matches.
+    ActivityLog.objects.filter(id__gt=first_entry).update(
+        created_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(8))))
+    for status in Visit.Status.values:
+        counts[status] = programme.visits.filter(status=status).count()
+    return counts
