@@ -162,9 +162,11 @@ class BulkMoveForm(EnrolmentMoveForm):
     )
 
     def __init__(self, *args, programme: Programme, **kwargs):
-        # Approval is recorded one site at a time: each trust's executive is a different person.
-        targets = [s for s in Enrolment.Status.values if s not in (funnel.INVITED,
-                                                                   funnel.APPROVED)]
+        # Approval is recorded one site at a time (each trust's executive is a different
+        # person), and only randomisation allocates arms.
+        reachable = {t for moves in funnel.TRANSITIONS.values() for t in moves}
+        targets = [s for s in Enrolment.Status.values
+                   if s in reachable and s != funnel.APPROVED]
         super().__init__(*args, targets=targets, **kwargs)
         self.fields["enrolments"].queryset = Enrolment.objects.filter(programme=programme)
 

@@ -21,16 +21,26 @@ WITHDRAWN = "withdrawn"
 ACTIVE_STATUSES = (INVITED, INTERESTED, APPROVED, ELIGIBLE, INELIGIBLE, INTERVENTION, CONTROL)
 
 # Forward moves, plus ineligible ↔ eligible so a site can be re-assessed when its data arrives.
-# Withdrawal is possible from every active status and is final.
+# Withdrawal is possible from every active status and is final. Nobody moves a site into an
+# arm by hand: only a confirmed randomisation does (ALLOCATION_MOVES), or the evaluation's
+# comparison of the arms would mean nothing.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     INVITED: (INTERESTED, WITHDRAWN),
     INTERESTED: (APPROVED, WITHDRAWN),
     APPROVED: (ELIGIBLE, INELIGIBLE, WITHDRAWN),
-    ELIGIBLE: (INTERVENTION, CONTROL, INELIGIBLE, WITHDRAWN),
+    ELIGIBLE: (INELIGIBLE, WITHDRAWN),
     INELIGIBLE: (ELIGIBLE, WITHDRAWN),
     INTERVENTION: (WITHDRAWN,),
     CONTROL: (WITHDRAWN,),
     WITHDRAWN: (),
+}
+
+# What a confirmed randomisation may do: allocate eligible sites, and (on an override that
+# re-randomises) move allocated sites between the arms.
+ALLOCATION_MOVES: dict[str, tuple[str, ...]] = {
+    ELIGIBLE: (INTERVENTION, CONTROL),
+    INTERVENTION: (INTERVENTION, CONTROL),
+    CONTROL: (INTERVENTION, CONTROL),
 }
 
 # The cumulative funnel: a site counts at a stage if it ever got that far.
@@ -51,7 +61,9 @@ class TransitionNotAllowed(ValueError):
     pass
 
 
-def allowed_moves(status: str) -> tuple[str, ...]:
+def allowed_moves(status: str, *, by_randomisation: bool = False) -> tuple[str, ...]:
+    if by_randomisation:
+        return ALLOCATION_MOVES.get(status, ())
     return TRANSITIONS[status]
 
 

@@ -263,3 +263,56 @@ def test_declaring_a_conflict_from_the_page_keeps_the_sites_apart(as_core, progr
     assert frozenset({cohort[0].pk, cohort[1].pk}) not in pairs_of(pairing)
     as_core.post(f"/programmes/{programme.pk}/pairing/conflicts/{conflict.pk}/remove/")
     assert not PairingConflict.objects.exists()
+
+
+def test_an_override_re_randomises_every_allocated_site(programme, core, eligible):
+    first = draw(programme, core)
+    services.randomisation_confirm(run=first, user=core)
+    second = draw(programme, core, seed=99, override_reason="Stratify by size as well")
+    assert set(second.allocation) == set(first.allocation)  # the same 12 sites, drawn again
+    services.randomisation_confirm(run=second, user=core)
+    arms = {str(k): v for k, v in Enrolment.objects.values_list("site_id", "status")}
+    assert arms == second.allocation
+
+
+def test_a_draw_cannot_be_confirmed_once_the_sites_have_changed(programme, core, eligible):
+    run = draw(programme, core)
+    EnrolmentFactory(programme=programme, status="eligible")
+    with pytest.raises(ValidationError, match="have changed since this draw"):
+        services.randomisation_confirm(run=run, user=core)
+
+
+def test_pairs_made_or_swapped_by_hand_respect_the_constraints(programme, core, cohort):
+    pairing = propose(programme, core)
+    PairingConflict.objects.create(programme=programme, site_a=cohort[0], site_b=cohort[3],
+                                   reason="Shared consultant")
+    first = pairing.pairs.get(site_a=cohort[0])
+    second = pairing.pairs.get(site_a=cohort[2])
+    with pytest.raises(ValidationError, match="a declared conflict"):
+        services.pairs_swap(first=first, second=second, user=core)
+    services.pair_break(pair=first, user=core)
+    services.pair_break(pair=second, user=core)
+    with pytest.raises(ValidationError, match="cannot be paired"):
+        services.pair_make(pairing=pairing, site_a=cohort[0], site_b=cohort[3], user=core)
+
+
+def test_a_locked_pair_the_new_rules_forbid_is_undone(programme, core, cohort):
+    pairing = propose(programme, core)
+    pair = pairing.pairs.get(site_a=cohort[0])
+    services.pair_set_locked(pair=pair, locked=True, user=core)
+    PairingConflict.objects.create(programme=programme, site_a=cohort[0], site_b=cohort[1],
+                                   reason="Merger")
+    again = propose(programme, core)
+    assert frozenset({cohort[0].pk, cohort[1].pk}) not in pairs_of(again)
+    assert "1 locked pair(s) undone" in timeline_for(programme).first().summary
+
+
+def test_pairing_needs_baseline_data(programme, core, cohort):
+    IndicatorValue.objects.filter(site=cohort[0]).delete()
+    pairing = propose(programme, core)
+    assert "no 2025 audit data" in pairing.unpaired[str(cohort[0].pk)]
+    programme.baseline_period = ""
+    programme.save()
+    Pairing.objects.all().delete()
+    with pytest.raises(ValidationError, match="baseline period"):
+        propose(programme, core)

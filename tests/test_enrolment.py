@@ -74,15 +74,27 @@ def test_a_move_the_funnel_does_not_allow_is_refused(invited, core):
 
 
 def test_bulk_moves_are_all_or_nothing(programme, core):
-    ready = [EnrolmentFactory(programme=programme, status="eligible") for _ in range(3)]
+    ready = [EnrolmentFactory(programme=programme, status="invited") for _ in range(3)]
     not_ready = EnrolmentFactory(programme=programme, status="approved")
 
     with pytest.raises(ValidationError, match="Nothing was moved"):
-        services.enrolments_move(enrolments=[*ready, not_ready], target="intervention", user=core)
-    assert Enrolment.objects.filter(status="intervention").count() == 0
+        services.enrolments_move(enrolments=[*ready, not_ready], target="interested", user=core)
+    assert Enrolment.objects.filter(status="interested").count() == 0
 
-    services.enrolments_move(enrolments=ready, target="intervention", user=core)
-    assert Enrolment.objects.filter(status="intervention").count() == 3
+    services.enrolments_move(enrolments=ready, target="interested", user=core)
+    assert Enrolment.objects.filter(status="interested").count() == 3
+
+
+def test_nobody_moves_a_site_into_an_arm_by_hand(programme, core, as_core):
+    eligible = EnrolmentFactory(programme=programme, status="eligible")
+    with pytest.raises(ValidationError, match="Nothing was moved"):
+        services.enrolment_move(enrolment=eligible, target="intervention", user=core)
+    page = as_core.get(f"/programmes/{programme.pk}/enrolments/{eligible.pk}/move/")
+    assert "Intervention arm" not in page.content.decode().split("Move to")[1]
+    as_core.post(f"/programmes/{programme.pk}/enrolments/{eligible.pk}/move/",
+                 {"target": "intervention"})
+    eligible.refresh_from_db()
+    assert eligible.status == "eligible"
 
 
 def test_moving_a_site_twice_from_a_stale_page_is_refused(invited, core):
@@ -94,20 +106,21 @@ def test_moving_a_site_twice_from_a_stale_page_is_refused(invited, core):
 
 
 def test_bulk_move_page(as_core, programme):
-    eligible = [EnrolmentFactory(programme=programme, status="eligible") for _ in range(2)]
-    url = f"/programmes/{programme.pk}/sites/?status=eligible"
+    invited = [EnrolmentFactory(programme=programme, status="invited") for _ in range(2)]
+    url = f"/programmes/{programme.pk}/sites/?status=invited"
     response = as_core.post(
-        url, {"enrolments": [e.pk for e in eligible], "target": "control"}, follow=True
+        url, {"enrolments": [e.pk for e in invited], "target": "interested"}, follow=True
     )
     assert response.redirect_chain[-1][0] == url
-    assert "Moved 2 site(s) to “Control arm”" in response.content.decode()
-    assert Enrolment.objects.filter(status="control").count() == 2
+    assert "Moved 2 site(s) to “Interested”" in response.content.decode()
+    assert Enrolment.objects.filter(status="interested").count() == 2
 
 
 def test_bulk_move_page_shows_why_nothing_moved(as_core, programme):
     invited = EnrolmentFactory(programme=programme, status="invited")
     response = as_core.post(
-        f"/programmes/{programme.pk}/sites/", {"enrolments": [invited.pk], "target": "control"}
+        f"/programmes/{programme.pk}/sites/",
+        {"enrolments": [invited.pk], "target": "ineligible", "reason": "No data"},
     )
     assert response.status_code == 200
     assert "Nothing was moved" in response.content.decode()
@@ -116,7 +129,8 @@ def test_bulk_move_page_shows_why_nothing_moved(as_core, programme):
 def test_bulk_move_page_ignores_enrolments_of_another_programme(as_core, programme):
     foreign = EnrolmentFactory(status="eligible")
     response = as_core.post(
-        f"/programmes/{programme.pk}/sites/", {"enrolments": [foreign.pk], "target": "control"}
+        f"/programmes/{programme.pk}/sites/",
+        {"enrolments": [foreign.pk], "target": "withdrawn", "reason": "x"},
     )
     assert response.status_code == 200
     foreign.refresh_from_db()

@@ -16,8 +16,8 @@ from programmes import funnel as f
         (f.APPROVED, f.INTERVENTION, False),  # only eligible sites are allocated
         (f.INELIGIBLE, f.ELIGIBLE, True),  # re-assessed when data arrives
         (f.INELIGIBLE, f.CONTROL, False),
-        (f.ELIGIBLE, f.INTERVENTION, True),
-        (f.ELIGIBLE, f.CONTROL, True),
+        (f.ELIGIBLE, f.INTERVENTION, False),  # only a confirmed randomisation allocates
+        (f.ELIGIBLE, f.CONTROL, False),
         (f.INTERVENTION, f.CONTROL, False),  # allocation is not changed by hand
         (f.CONTROL, f.WITHDRAWN, True),
         (f.WITHDRAWN, f.INVITED, False),  # withdrawal is final
@@ -28,6 +28,12 @@ def test_moves(current, target, allowed):
     if not allowed:
         with pytest.raises(f.TransitionNotAllowed):
             f.check_move(current, target)
+
+
+def test_only_randomisation_moves_sites_into_the_arms():
+    assert f.allowed_moves(f.ELIGIBLE, by_randomisation=True) == (f.INTERVENTION, f.CONTROL)
+    assert f.allowed_moves(f.CONTROL, by_randomisation=True) == (f.INTERVENTION, f.CONTROL)
+    assert f.allowed_moves(f.APPROVED, by_randomisation=True) == ()
 
 
 def test_every_active_status_can_withdraw():

@@ -168,7 +168,8 @@ def test_absurd_ids_are_not_found(as_core, url):
 
 def test_absurd_ids_in_a_bulk_move_get_a_message(as_core, programme):
     response = as_core.post(f"/programmes/{programme.pk}/sites/",
-                            {"enrolments": ["99999999999999999999999", "x"], "target": "control"})
+                            {"enrolments": ["99999999999999999999999", "x"],
+                             "target": "interested"})
     assert response.status_code == 200
     assert "Select the sites again" in response.content.decode()
 

@@ -73,6 +73,13 @@ NOT_AFTER_FIRST = "no candidate date falls after its first visit"
 # Fixed so that runs are reproducible (see Determinism above); the value itself is arbitrary.
 RANDOM_SEED = 20260105
 NUM_WORKERS = 2
+LIN = int(__import__('os').environ.get('LIN', '0'))
+SUB = __import__('os').environ.get('SUB', '')
+# How the time limit is shared among the stages (visits, finish, yes, days): each stage gets
+# its share of what is left, so time a quick stage does not use passes on. The finish is what
+# the programme waits on, and the hardest to prove at scale (scripts/bench_scheduler.py), so
+# it gets most; the tie-break gets least.
+_STAGE_SHARES = (2, 4, 2, 1)
 
 Visit = Hashable
 Week = tuple[int, int]  # (ISO year, ISO week number)
@@ -112,6 +119,19 @@ class Schedule:
     yes_count: int  # proposed dates whose quorum is met by "yes" answers alone
     optimal: bool  # CP-SAT proved optimality at every stage
     solve_seconds: float  # wall-clock time for the whole call, model building included
+    stages: tuple["Stage", ...] = ()  # how each solve went, in order
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One solve of the lexicographic series."""
+
+    name: str  # "visits", "finish", "yes" or "days" (the sum of day offsets, the tie-break)
+    # How far the value found may be from the best possible, in the stage's unit (visits, days,
+    # "yes" dates, summed days): 0 when proved optimal.
+    gap: int
+    optimal: bool
+    seconds: float
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -413,6 +433,20 @@ def _finish_bound(
 # --- the solver -------------------------------------------------------------------------------
 
 
+def _solve(
+    model: cp_model.CpModel, seconds: float, workers: int
+) -> tuple[bool, bool, cp_model.CpSolver]:
+    """(found a solution?, proved it optimal?, the solver holding it)."""
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = RANDOM_SEED
+    if SUB: solver.parameters.subsolvers.extend(SUB.split(','))
+    if LIN: solver.parameters.linearization_level = LIN
+    status = solver.solve(model)
+    return status in (cp_model.OPTIMAL, cp_model.FEASIBLE), status == cp_model.OPTIMAL, solver
+
+
 def _reasons(
     requests: Sequence[VisitRequest], dates: Mapping[Visit, datetime.date]
 ) -> dict[Visit, str]:
@@ -438,6 +472,7 @@ def _schedule(
     requests: Sequence[VisitRequest],
     dates: dict[Visit, datetime.date],
     optimal: bool,
+    stages: tuple["Stage", ...],
     started: float,
 ) -> Schedule:
     by_id = {request.visit: request for request in requests}
@@ -449,6 +484,7 @@ def _schedule(
         yes_count=sum(by_id[visit].options[day] == YES for visit, day in ordered.items()),
         optimal=optimal,
         solve_seconds=time.perf_counter() - started,
+        stages=stages,
     )
 
 
@@ -467,7 +503,7 @@ def propose_schedule(
     greedy = first_come_first_served(requests, rules)
     all_days = [day for request in requests for day in request.options]
     if not all_days:
-        return _schedule(requests, {}, True, started)
+        return _schedule(requests, {}, True, (), started)
     origin = min(all_days)
 
     def offset(day: datetime.date) -> int:
@@ -545,20 +581,22 @@ def propose_schedule(
     yes = cp_model.LinearExpr.sum(
         [var for i, r in enumerate(requests) for day, var in x[i].items() if r.options[day] == YES]
     )
-    stages: list[tuple[cp_model.LinearExprT, bool]] = [  # (objective, maximise?)
-        (cp_model.LinearExpr.sum(scheduled), True),
-        (finish, False),
-        (yes, True),
-        (cp_model.LinearExpr.sum(day_of), False),
+    stages: list[tuple[str, cp_model.LinearExprT, bool]] = [  # (name, objective, maximise?)
+        ("visits", cp_model.LinearExpr.sum(scheduled), True),
+        ("finish", finish, False),
+        ("yes", yes, True),
+        ("days", cp_model.LinearExpr.sum(day_of), False),
     ]
 
+    def chosen(solver: cp_model.CpSolver) -> set[tuple[int, datetime.date]]:
+        return {(i, d) for i in range(len(requests)) for d, v in x[i].items() if solver.value(v)}
+
     best = {(index[visit], day) for visit, day in greedy.items()}  # feasible, so a good hint
-    optimal = True
+    report: list[Stage] = []
     deadline = started + time_limit_seconds
-    for stage, (objective, maximise) in enumerate(stages):
+    for stage, (name, objective, maximise) in enumerate(stages):
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
-            optimal = False
             break
         if maximise:
             model.maximize(objective)
@@ -569,23 +607,21 @@ def propose_schedule(
             for day, var in x[i].items():
                 model.add_hint(var, (i, day) in best)
             model.add_hint(scheduled[i], any((i, day) in best for day in x[i]))
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = remaining / (len(stages) - stage)
-        solver.parameters.num_workers = NUM_WORKERS
-        solver.parameters.random_seed = RANDOM_SEED
-        solver.parameters.interleave_search = True
-        status = solver.solve(model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            optimal = False  # out of time before any solution: keep the previous stage's
-            break
-        optimal = optimal and status == cp_model.OPTIMAL
-        best = {
-            (i, day)
-            for i in range(len(requests))
-            for day, var in x[i].items()
-            if solver.boolean_value(var)
-        }
+        share = _STAGE_SHARES[stage] / sum(_STAGE_SHARES[stage:])
+        stage_started = time.perf_counter()
+        found, proved, solver = _solve(model, remaining * share, NUM_WORKERS)
+        if not found:
+            break  # out of time before any solution: keep the previous stage's
+        best = chosen(solver)
         value = round(solver.objective_value)
+        report.append(
+            Stage(
+                name=name,
+                gap=abs(value - round(solver.best_objective_bound)),
+                optimal=proved,
+                seconds=time.perf_counter() - stage_started,
+            )
+        )
         model.add(objective >= value if maximise else objective <= value)
         if stage == 0:
             # Every schedule from here on places at least `value` visits, so none can finish
@@ -593,6 +629,19 @@ def propose_schedule(
             bound = _finish_bound(requests, rules, value)
             if bound is not None:
                 model.add(finish >= offset(bound))
+    optimal = len(report) == len(stages) and all(stage.optimal for stage in report)
+
+    # Two workers are not deterministic: when several plans are equally good, which one comes
+    # back depends on thread timing. Once every objective value is proved (so the model below
+    # is the same on every run), one worker without a hint picks a plan that depends only on
+    # the model and the seed (see Determinism above).
+    remaining = deadline - time.perf_counter()
+    if optimal and remaining > 0:
+        model.clear_objective()
+        model.clear_hints()
+        found, _, solver = _solve(model, remaining, 1)
+        if found:
+            best = chosen(solver)
 
     dates = {requests[i].visit: day for i, day in best}
-    return _schedule(requests, dates, optimal, started)
+    return _schedule(requests, dates, optimal, tuple(report), started)

@@ -26,10 +26,15 @@ from ..models import (
 from ..pairing import complementarity, pair_sites, standardise
 from .enrolment import enrolments_move
 
+ALLOCATED = (Enrolment.Status.INTERVENTION, Enrolment.Status.CONTROL)
 
-def _eligible(programme: Programme) -> list[Enrolment]:
+
+def allocation_pool(programme: Programme, *, reallocate: bool) -> list[Enrolment]:
+    """The sites a draw allocates: the eligible ones, and on an override that re-randomises,
+    those already in an arm too."""
+    statuses = [Enrolment.Status.ELIGIBLE, *(ALLOCATED if reallocate else ())]
     return list(
-        Enrolment.objects.filter(programme=programme, status=Enrolment.Status.ELIGIBLE)
+        Enrolment.objects.filter(programme=programme, status__in=statuses)
         .select_related("site__organisation").order_by("site_id")
     )
 
@@ -50,15 +55,18 @@ def randomisation_run(
     reason is given, and the override is logged.
     """
     Programme.objects.select_for_update().get(pk=programme.pk)
-    if confirmed_randomisation(programme) and not override_reason.strip():
+    locked = confirmed_randomisation(programme) is not None
+    if locked and not override_reason.strip():
         raise ValidationError(
             "The allocation has been confirmed and is locked. To randomise again, give a "
             "reason for overriding it; the override is recorded."
         )
-    eligible = _eligible(programme)
+    eligible = allocation_pool(programme, reallocate=locked)
+    if not eligible:
+        raise ValidationError("There are no eligible sites to allocate.")
     if intervention_count > len(eligible):
         raise ValidationError(
-            f"There are only {len(eligible)} eligible sites waiting for allocation."
+            f"There are only {len(eligible)} sites to allocate."
         )
     strata = {}
     for enrolment in eligible:
@@ -100,12 +108,14 @@ def randomisation_confirm(*, run: Randomisation, user: User) -> Randomisation:
     if latest != run:
         raise ValidationError("A newer randomisation has been drawn; confirm that one instead.")
     by_site = {int(k): v for k, v in run.allocation.items()}
-    enrolments = [e for e in _eligible(run.programme) if e.site_id in by_site]
-    if len(enrolments) != len(by_site):
-        raise ValidationError("The eligible sites have changed since this draw. Draw again.")
-    for arm in (Enrolment.Status.INTERVENTION, Enrolment.Status.CONTROL):
-        enrolments_move(enrolments=[e for e in enrolments if by_site[e.site_id] == arm],
-                        target=arm, user=user)
+    pool = allocation_pool(run.programme, reallocate=bool(run.override_reason))
+    if {e.site_id for e in pool} != set(by_site):
+        raise ValidationError("The sites to allocate have changed since this draw (a site "
+                              "became eligible or withdrew). Draw again.")
+    for arm in ALLOCATED:
+        chosen = [e for e in pool if by_site[e.site_id] == arm]
+        if chosen:
+            enrolments_move(enrolments=chosen, target=arm, user=user, by_randomisation=True)
     run.confirmed_at, run.confirmed_by = timezone.now(), user
     run.save(update_fields=["confirmed_at", "confirmed_by"])
     log_action(run, "randomisation.confirmed", actor=user,
@@ -144,28 +154,44 @@ def distance_km(a: Site, b: Site) -> float | None:
     return 2 * 6371 * math.asin(math.sqrt(h))
 
 
-def _forbidden(programme: Programme, sites: list[Site], rules: PairingConstraints) -> set:
+def forbidden_pairs(programme: Programme, sites: list[Site],
+                    rules: PairingConstraints) -> dict[frozenset, str]:
+    """Every pair of these sites the rules rule out, with the reason in words."""
     ids = {s.pk for s in sites}
-    forbidden = set()
-    for conflict in PairingConflict.objects.filter(programme=programme):
-        forbidden.add(frozenset({conflict.site_a_id, conflict.site_b_id}))
+    reasons: dict[frozenset, str] = {}
+    for conflict in PairingConflict.objects.filter(programme=programme, site_a__in=ids,
+                                                   site_b__in=ids):
+        reasons[frozenset({conflict.site_a_id, conflict.site_b_id})] = (
+            f"a declared conflict ({conflict.reason})")
     if rules.not_previous_partners:
         earlier = Pair.objects.filter(
             pairing__status=Pairing.Status.CONFIRMED, site_a__in=ids, site_b__in=ids
         ).exclude(pairing__programme=programme).values_list("site_a_id", "site_b_id")
-        forbidden.update(frozenset(p) for p in earlier)
+        for pair in earlier:
+            reasons.setdefault(frozenset(pair), "they were partners in an earlier programme")
     for i, a in enumerate(sites):
         for b in sites[i + 1:]:
-            oa, ob = a.organisation, b.organisation
-            if (oa.pk == ob.pk
-                    or (rules.not_same_region and oa.region == ob.region)
-                    or (rules.not_same_network and oa.network and oa.network == ob.network)):
-                forbidden.add(frozenset({a.pk, b.pk}))
+            key, oa, ob = frozenset({a.pk, b.pk}), a.organisation, b.organisation
+            if oa.pk == ob.pk:
+                reasons[key] = "they belong to the same organisation"
+            elif rules.not_same_region and oa.region == ob.region:
+                reasons.setdefault(key, "they are in the same region")
+            elif rules.not_same_network and oa.network and oa.network == ob.network:
+                reasons.setdefault(key, "they are in the same network")
             elif rules.max_distance_km is not None:
                 distance = distance_km(a, b)
                 if distance is not None and distance > rules.max_distance_km:
-                    forbidden.add(frozenset({a.pk, b.pk}))
-    return forbidden
+                    reasons.setdefault(key, f"they are {distance:.0f} km apart, more than "
+                                            f"{rules.max_distance_km} km")
+    return reasons
+
+
+def _check_allowed(pairing: Pairing, a: Site, b: Site) -> None:
+    rules = PairingConstraints(**pairing.constraints)
+    reason = forbidden_pairs(pairing.programme, [a, b], rules).get(frozenset({a.pk, b.pk}))
+    if reason:
+        raise ValidationError(f"{a.organisation.name} and {b.organisation.name} cannot be "
+                              f"paired: {reason}.")
 
 
 def strengths(z: dict, site, other) -> list[str]:
@@ -186,35 +212,69 @@ def headline_profiles(programme: Programme, site_ids) -> tuple[dict, dict, dict]
             {i.code: i.name for i in indicators})
 
 
+def _cohort(programme: Programme) -> list[Site]:
+    return [e.site for e in Enrolment.objects.filter(
+        programme=programme, status=Enrolment.Status.INTERVENTION,
+    ).select_related("site__organisation").order_by("site_id")]
+
+
 @transaction.atomic
 def pairing_propose(*, programme: Programme, user: User,
                     rules: PairingConstraints) -> Pairing:
-    """Propose pairs for the intervention sites, keeping any pairs locked by hand.
+    """Propose pairs for the intervention sites, keeping the pairs locked by hand that the
+    rules still allow.
 
-    Replaces the previous proposal; a confirmed pairing must be reopened first.
+    z-scores are taken over the whole cohort, locked pairs included, so every pair's score
+    and strengths are on one scale. Replaces the previous proposal; a confirmed pairing must
+    be reopened first.
     """
     Programme.objects.select_for_update().get(pk=programme.pk)
     if programme.pairings.filter(status=Pairing.Status.CONFIRMED).exists():
         raise ValidationError("The pairing is confirmed. Reopen it before proposing again.")
+    if not programme.baseline_period or not programme.indicators.filter(
+            is_headline=True).exists():
+        raise ValidationError("Pairing uses the headline indicators at the baseline period. "
+                              "Set the baseline period and the headline indicators first.")
     previous = programme.pairings.filter(status=Pairing.Status.PROPOSED).first()
-    locked = list(previous.pairs.filter(locked=True)) if previous else []
-    locked_ids = {s for p in locked for s in (p.site_a_id, p.site_b_id)}
+    cohort = _cohort(programme)
+    profiles, higher_is_better, labels = headline_profiles(programme, [s.pk for s in cohort])
+    unpaired: dict[int, str] = {}
+    for site in cohort:
+        if not profiles[site.pk]:
+            unpaired[site.pk] = (f"no {programme.baseline_period} audit data on the headline "
+                                 "indicators")
+            del profiles[site.pk]
+    with_data = [s for s in cohort if s.pk in profiles]
+    forbidden = forbidden_pairs(programme, with_data, rules)
 
-    sites = [e.site for e in Enrolment.objects.filter(
-        programme=programme, status=Enrolment.Status.INTERVENTION,
-    ).select_related("site__organisation").order_by("site_id")
-        if e.site_id not in locked_ids]
-    profiles, higher_is_better, labels = headline_profiles(programme, [s.pk for s in sites])
+    kept, undone = [], []
+    for pair in (previous.pairs.filter(locked=True) if previous else []):
+        key = frozenset({pair.site_a_id, pair.site_b_id})
+        if key <= profiles.keys() and key not in forbidden:
+            kept.append(pair)
+        else:
+            undone.append(pair)
+    locked_ids = {s for p in kept for s in (p.site_a_id, p.site_b_id)}
+    # Locked sites stay in the standardisation but may not be paired again.
+    for site_id in locked_ids:
+        for other in profiles:
+            if other != site_id:
+                forbidden.setdefault(frozenset({site_id, other}), "locked")
     result = pair_sites(
-        profiles, higher_is_better, forbidden=_forbidden(programme, sites, rules),
-        labels=labels, names={s.pk: s.organisation.name for s in sites},
+        profiles, higher_is_better, forbidden=set(forbidden), labels=labels,
+        names={s.pk: s.organisation.name for s in with_data},
     )
+    # Sites of an undone locked pair went back to the engine with everyone else.
+    unpaired.update({k: v for k, v in result.unpaired_reasons.items() if k not in locked_ids})
     pairing = Pairing.objects.create(
         programme=programme, constraints=rules.as_dict(), created_by=user,
-        unpaired={str(k): v for k, v in result.unpaired_reasons.items()},
+        unpaired={str(k): v for k, v in unpaired.items()},
     )
-    for pair in locked:
+    for pair in kept:
         pair.pk, pair.pairing = None, pairing
+        a, b = pair.site_a_id, pair.site_b_id
+        pair.score = complementarity(result.z[a], result.z[b])
+        pair.strengths_a, pair.strengths_b = strengths(result.z, a, b), strengths(result.z, b, a)
         pair.save()
     Pair.objects.bulk_create(
         Pair(pairing=pairing, site_a_id=a, site_b_id=b, score=result.weights[frozenset({a, b})],
@@ -223,12 +283,12 @@ def pairing_propose(*, programme: Programme, user: User,
     )
     if previous:
         previous.delete()
-    log_action(
-        pairing, "pairing.proposed", actor=user,
-        summary=f"Proposed {len(result.pairs) + len(locked)} pairs "
-                f"({len(locked)} kept as locked); {len(result.unpaired)} site(s) unpaired",
-        data={"constraints": rules.as_dict(), "total": result.total}, scopes=[programme],
-    )
+    summary = (f"Proposed {len(result.pairs) + len(kept)} pairs ({len(kept)} kept as locked); "
+               f"{len(unpaired)} site(s) unpaired")
+    if undone:
+        summary += f"; {len(undone)} locked pair(s) undone by the constraints"
+    log_action(pairing, "pairing.proposed", actor=user, summary=summary,
+               data={"constraints": rules.as_dict(), "total": result.total}, scopes=[programme])
     return pairing
 
 
@@ -268,11 +328,11 @@ def pair_break(*, pair: Pair, user: User) -> None:
 def _strengths(programme: Programme, a: Site, b: Site) -> tuple[float, list[str], list[str]]:
     """A pair made by hand, scored against the whole cohort of intervention sites (z-scores
     depend on who else is being paired, so score it as the engine would)."""
-    cohort = list(Enrolment.objects.filter(
-        programme=programme, status=Enrolment.Status.INTERVENTION).values_list("site_id",
-                                                                               flat=True))
+    cohort = [s.pk for s in _cohort(programme)]
     profiles, higher_is_better, _ = headline_profiles(programme, {*cohort, a.pk, b.pk})
-    z = standardise(profiles, higher_is_better)
+    z = standardise({k: v for k, v in profiles.items() if v}, higher_is_better)
+    if a.pk not in z or b.pk not in z:
+        return 0.0, [], []
     return (complementarity(z[a.pk], z[b.pk]), strengths(z, a.pk, b.pk),
             strengths(z, b.pk, a.pk))
 
@@ -286,8 +346,7 @@ def pair_make(*, pairing: Pairing, site_a: Site, site_b: Site, user: User) -> Pa
     taken = pairing.pairs.filter(Q(site_a__in=[site_a, site_b]) | Q(site_b__in=[site_a, site_b]))
     if taken.exists():
         raise ValidationError("One of those sites is already in a pair. Break that pair first.")
-    if site_a.organisation_id == site_b.organisation_id:
-        raise ValidationError("Sites of the same organisation cannot visit each other.")
+    _check_allowed(pairing, site_a, site_b)
     score, strengths_a, strengths_b = _strengths(pairing.programme, site_a, site_b)
     pair = Pair.objects.create(pairing=pairing, site_a=site_a, site_b=site_b, score=score,
                                strengths_a=strengths_a, strengths_b=strengths_b,
@@ -306,8 +365,8 @@ def pairs_swap(*, first: Pair, second: Pair, user: User) -> tuple[Pair, Pair]:
     if first.pairing_id != second.pairing_id or first.pk == second.pk:
         raise ValidationError("Choose two different pairs from this proposal.")
     a, b, c, d = first.site_a, first.site_b, second.site_a, second.site_b
-    if a.organisation_id == d.organisation_id or c.organisation_id == b.organisation_id:
-        raise ValidationError("That swap would pair two sites of the same organisation.")
+    _check_allowed(pairing, a, d)
+    _check_allowed(pairing, c, b)
     first.delete()
     second.delete()
     made = []

@@ -86,7 +86,7 @@ def enrolment_move(
 @transaction.atomic
 def enrolments_move(
     *, enrolments: Sequence[Enrolment], target: str, user: User, approved_by: str = "",
-    approved_on: datetime.date | None = None, reason: str = "",
+    approved_on: datetime.date | None = None, reason: str = "", by_randomisation: bool = False,
 ) -> list[Enrolment]:
     """Move every enrolment to ``target``, or none of them.
 
@@ -100,7 +100,8 @@ def enrolments_move(
         .filter(pk__in=[e.pk for e in enrolments])
         .order_by("pk")
     )
-    blocked = [e for e in locked if target not in funnel.allowed_moves(e.status)]
+    blocked = [e for e in locked
+               if target not in funnel.allowed_moves(e.status, by_randomisation=by_randomisation)]
     if blocked:
         names = "; ".join(f"{e.site} ({e.get_status_display()})" for e in blocked[:5])
         more = f" and {len(blocked) - 5} more" if len(blocked) > 5 else ""
@@ -109,6 +110,7 @@ def enrolments_move(
             f"“{Enrolment.Status(target).label}” from where they are now: {names}{more}."
         )
     for enrolment in locked:
-        _apply(enrolment, target, user=user, approved_by=approved_by,
-               approved_on=approved_on, reason=reason)
+        if enrolment.status != target:
+            _apply(enrolment, target, user=user, approved_by=approved_by,
+                   approved_on=approved_on, reason=reason)
     return locked

@@ -20,7 +20,7 @@ from ..forms import (
 )
 from ..models import Enrolment, Pair, Pairing, PairingConflict, Randomisation, Site
 from ..pairing import standardise
-from ..services.allocation import confirmed_randomisation, headline_profiles
+from ..services.allocation import allocation_pool, confirmed_randomisation, headline_profiles
 
 
 @login_required
@@ -28,7 +28,7 @@ from ..services.allocation import confirmed_randomisation, headline_profiles
 def randomisation_page(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    eligible = Enrolment.objects.filter(programme=programme, status=Enrolment.Status.ELIGIBLE)
+    locked = confirmed_randomisation(programme) is not None
     form = RandomisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,9 +59,8 @@ def randomisation_page(request: HttpRequest, pk: int) -> HttpResponse:
                                    key=lambda s: s.organisation.name),
         }
     return render(request, "programmes/randomisation.html", {
-        "programme": programme, "form": form, "eligible_count": eligible.count(),
-        "latest": latest, "summary": summary,
-        "locked": confirmed_randomisation(programme) is not None,
+        "programme": programme, "form": form, "latest": latest, "summary": summary,
+        "pool_count": len(allocation_pool(programme, reallocate=locked)), "locked": locked,
     })
 
 

@@ -16,7 +16,6 @@ from ilcop.models import User
 from programmes import demo
 from visits import demo as visits_demo
 
-
 DUMMY_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 
