@@ -25,8 +25,10 @@ def log_action(
 ) -> ActivityLog:
     """Record that ``actor`` did ``verb`` to ``obj``, filed under obj and each of ``scopes``.
 
-    ``data`` is stored as JSON for the audit trail. Keep email addresses and free text out of
-    it: the timeline is shown to site teams, and people can ask to be forgotten.
+    ``data`` is stored as JSON for the audit trail: the parameters of a decision and the
+    reason given for it (why a site withdrew, why an allocation was overridden) belong here.
+    Keep email addresses, patients' words and other personal details out: the timeline is
+    shown to site teams, and people can ask to be forgotten.
     """
     entry = ActivityLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,

@@ -9,11 +9,14 @@ is read, and problems name their sheet too.
 
 import csv
 import io
+import logging
 import warnings
 import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
+
+logger = logging.getLogger(__name__)
 
 MAX_ROWS = 20_000
 FILE = "file"
@@ -118,12 +121,27 @@ def _read_csv(text: str, required_columns: list[str]) -> list[Row]:
     return _rows(frame, sheet=None)
 
 
+# A workbook's XML, unzipped, for the largest import we accept; a bigger one would tie up a
+# web worker for minutes before the row limit could be checked.
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+
+
 def _read_workbook(raw: bytes, required_columns: list[str]) -> list[Row]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unzipped = sum(entry.file_size for entry in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ImportFailed([RowError(None, FILE, NOT_A_TABLE)]) from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise ImportFailed([RowError(None, FILE, "is too large a workbook to import. Save "
+                                     "just the data sheets, or split the file.")])
     try:
         sheets = pd.read_excel(io.BytesIO(raw), sheet_name=None, dtype=str, header=0,
                                keep_default_na=False, engine="openpyxl")
-    except (ValueError, zipfile.BadZipFile, KeyError, OSError):
-        raise ImportFailed([RowError(None, FILE, NOT_A_TABLE)]) from None
+    except Exception as exc:  # noqa: BLE001 - a damaged workbook fails in many parsers' ways
+        logger.info("unreadable workbook (%s)", type(exc).__name__)
+        raise ImportFailed([RowError(None, FILE, "could not be read as an Excel workbook. "
+                                     "Open it in Excel, save it again and retry.")]) from None
     rows: list[Row] = []
     data_sheets = 0
     for name, frame in sheets.items():

@@ -1,6 +1,7 @@
 """Audit data: import (all or nothing, real-world files), eligibility and a site's profile."""
 
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -59,7 +60,8 @@ def test_a_good_file_imports_every_value(programme, core, indicators, sites):
     assert (value.numerator, value.denominator, value.national, value.target) == (
         80, 100, pytest.approx(0.78), pytest.approx(0.80))
     assert str(value.period_end) == "2025-12-31"
-    assert timeline_for(programme).first().summary == "Imported 2025 audit data: 6 values"
+    assert timeline_for(programme).first().summary == (
+        "Imported 2025 audit data for ACTIVE, HISTO: 6 values")
 
 
 def test_every_error_is_listed_by_row_and_column_and_nothing_is_imported(
@@ -143,8 +145,35 @@ def test_reimporting_a_period_replaces_it_and_says_so(programme, core, indicator
     assert IndicatorValue.objects.count() == 2
     assert set(IndicatorValue.objects.values_list("numerator", flat=True)) == {90}
     assert timeline_for(programme).first().summary == (
-        "Replaced 2025 audit data: 2 values (previously 6)"
+        "Replaced 2025 audit data for ACTIVE, HISTO: 2 values (previously 6)"
     )
+
+
+def test_a_file_with_one_indicator_leaves_the_periods_others_alone(programme, core,
+                                                                  indicators, sites):
+    run(programme, core, csv_upload("\n".join([HEADER, *good_rows(sites)])))
+    only_histo = [f"{s.code},2025,HISTO,70,100,," for s in sites]
+    run(programme, core, csv_upload("\n".join([HEADER, *only_histo])))
+    assert IndicatorValue.objects.filter(indicator__code="ACTIVE").count() == 3
+    assert set(IndicatorValue.objects.filter(indicator__code="HISTO").values_list(
+        "numerator", flat=True)) == {70}
+
+
+def test_a_damaged_workbook_gets_a_message(programme, core, indicators):
+    """A real .xlsx whose sheet XML is broken: a valid zip that no parser can read."""
+    original = zipfile.ZipFile(workbook({"Data": [HEADER.split(",")]}))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as damaged:
+        for entry in original.infolist():
+            content = original.read(entry)
+            if entry.filename.endswith("sheet1.xml"):
+                content = content[: len(content) // 2]
+            damaged.writestr(entry, content)
+    with pytest.raises(ImportFailed) as failure:
+        run(programme, core, SimpleUploadedFile("audit.xlsx", buffer.getvalue()))
+    assert str(failure.value.errors[0]) == (
+        "The file could not be read as an Excel workbook. Open it in Excel, save it again and "
+        "retry.")
 
 
 def test_other_periods_are_kept(programme, core, indicators, sites):
@@ -183,9 +212,12 @@ def test_the_import_page_lists_errors(as_core, programme, indicators, sites):
 
 
 def test_the_eligibility_check_from_the_page(as_core, programme, indicators, sites):
-    response = as_core.post(f"/programmes/{programme.pk}/eligibility/")
-    assert response.status_code == 200
-    assert "0 sites eligible, 3 not" in response.content.decode()
+    response = as_core.post(f"/programmes/{programme.pk}/eligibility/", follow=True)
+    content = response.content.decode()
+    assert "Checked: 0 eligible, 3 not" in content
+    assert "No 2025 data for Histological confirmation" in content
+    # The page is reached by a redirect, so reloading it does not run the check again.
+    assert response.redirect_chain == [(f"/programmes/{programme.pk}/eligibility/", 302)]
 
 
 @pytest.fixture
@@ -204,7 +236,7 @@ def test_a_site_sees_its_own_figures_and_no_other_site_by_name(client_for, with_
     member = SiteMembershipFactory(site=site).user
     content = client_for(member).get(f"/sites/{site.pk}/data/").content.decode()
     assert "50.0%" in content and "(20 of 40 patients)" in content
-    assert "Small numbers" not in content or "fewer than 30" in content
+    assert "Small numbers" not in content  # 40 and 70 patients: at or above the minimum
     assert "National figure" in content and "78.0%" in content
     assert "2025 (1 Jan 2025 to 31 Dec 2025)" in content
     assert "Source" in content and "NLCA" in content

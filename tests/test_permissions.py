@@ -43,6 +43,7 @@ PAGES = [
     ("audit import", "/programmes/{programme}/indicators/import/", programme_only()),
     ("randomisation", "/programmes/{programme}/randomisation/", programme_only()),
     ("pairing", "/programmes/{programme}/pairing/", programme_only()),
+    ("eligibility", "/programmes/{programme}/eligibility/", programme_only()),
     ("site", "/sites/{site}/", programme_only(lead=200, cns=200)),
     ("site data", "/sites/{site}/data/", programme_only(lead=200, cns=200)),
     ("site edit", "/sites/{site}/edit/", programme_only(lead=403, cns=403)),

@@ -73,8 +73,6 @@ NOT_AFTER_FIRST = "no candidate date falls after its first visit"
 # Fixed so that runs are reproducible (see Determinism above); the value itself is arbitrary.
 RANDOM_SEED = 20260105
 NUM_WORKERS = 2
-LIN = int(__import__('os').environ.get('LIN', '0'))
-SUB = __import__('os').environ.get('SUB', '')
 # How the time limit is shared among the stages (visits, finish, yes, days): each stage gets
 # its share of what is left, so time a quick stage does not use passes on. The finish is what
 # the programme waits on, and the hardest to prove at scale (scripts/bench_scheduler.py), so
@@ -434,15 +432,20 @@ def _finish_bound(
 
 
 def _solve(
-    model: cp_model.CpModel, seconds: float, workers: int
+    model: cp_model.CpModel, seconds: float
 ) -> tuple[bool, bool, cp_model.CpSolver]:
     """(found a solution?, proved it optimal?, the solver holding it)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
-    solver.parameters.num_workers = workers
+    solver.parameters.num_workers = NUM_WORKERS
     solver.parameters.random_seed = RANDOM_SEED
-    if SUB: solver.parameters.subsolvers.extend(SUB.split(','))
-    if LIN: solver.parameters.linearization_level = LIN
+    # The deterministic parallel mode (see Determinism above).
+    solver.parameters.interleave_search = True
+    # The full-problem worker puts every constraint, at-most-ones included, in the LP (see
+    # Why "max_lp" above); linearization_level does the same for the other worker's
+    # neighbourhood searches.
+    solver.parameters.subsolvers.append("max_lp")
+    solver.parameters.linearization_level = 2
     status = solver.solve(model)
     return status in (cp_model.OPTIMAL, cp_model.FEASIBLE), status == cp_model.OPTIMAL, solver
 
@@ -609,7 +612,7 @@ def propose_schedule(
             model.add_hint(scheduled[i], any((i, day) in best for day in x[i]))
         share = _STAGE_SHARES[stage] / sum(_STAGE_SHARES[stage:])
         stage_started = time.perf_counter()
-        found, proved, solver = _solve(model, remaining * share, NUM_WORKERS)
+        found, proved, solver = _solve(model, remaining * share)
         if not found:
             break  # out of time before any solution: keep the previous stage's
         best = chosen(solver)
@@ -631,17 +634,6 @@ def propose_schedule(
                 model.add(finish >= offset(bound))
     optimal = len(report) == len(stages) and all(stage.optimal for stage in report)
 
-    # Two workers are not deterministic: when several plans are equally good, which one comes
-    # back depends on thread timing. Once every objective value is proved (so the model below
-    # is the same on every run), one worker without a hint picks a plan that depends only on
-    # the model and the seed (see Determinism above).
-    remaining = deadline - time.perf_counter()
-    if optimal and remaining > 0:
-        model.clear_objective()
-        model.clear_hints()
-        found, _, solver = _solve(model, remaining, 1)
-        if found:
-            best = chosen(solver)
 
     dates = {requests[i].visit: day for i, day in best}
     return _schedule(requests, dates, optimal, tuple(report), started)

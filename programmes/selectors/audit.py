@@ -4,8 +4,10 @@ Safe space (PRODUCT.md, Box 3): a site team sees its own figures and the nationa
 and its own position among anonymous points on a funnel plot; never other sites' names.
 """
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -13,6 +15,8 @@ from .. import funnelplot
 from ..charts import funnel_plot_svg
 from ..models import Indicator, IndicatorValue, Pair, Pairing, Programme, Site
 from ..periods import age_in_months
+
+CHART_CACHE_SECONDS = 24 * 60 * 60
 
 # What a site's place on a funnel plot means, in words (Spiegelhalter 2005: points inside the
 # 95% limits are consistent with chance variation around the mean).
@@ -40,10 +44,9 @@ class IndicatorFigure:
     chart: str
 
 
-def latest_period(programme: Programme, indicator: Indicator) -> str | None:
-    value = (IndicatorValue.objects.filter(indicator=indicator).order_by("-period_end")
-             .values_list("period", flat=True).first())
-    return value
+def latest_period(indicator: Indicator) -> str | None:
+    return (IndicatorValue.objects.filter(indicator=indicator).order_by("-period_end")
+            .values_list("period", flat=True).first())
 
 
 def _funnel_values(programme: Programme, periods: dict[int, str]) -> dict[int, list]:
@@ -78,11 +81,20 @@ def funnel_chart(indicator: Indicator, values: list[IndicatorValue], *,
     if highlight:
         position = next((p.classification for p in data.points if p.label == highlight), None)
     period = values[0].period if values else ""
-    svg = funnel_plot_svg(
-        data, title=f"{indicator.name}, {period}", indicator_label=indicator.name,
-        highlight=highlight, show_labels=show_labels, national=national, target=target,
-        chart_id=f"funnel-{indicator.pk}-{highlight_site.pk if highlight_site else 'all'}",
-    )
+    options = {
+        "title": f"{indicator.name}, {period}", "indicator_label": indicator.name,
+        "highlight": highlight, "show_labels": show_labels, "national": national,
+        "target": target,
+        "chart_id": f"funnel-{indicator.pk}-{highlight_site.pk if highlight_site else 'all'}",
+    }
+    # Drawing takes a fifth of a second; the key is everything drawn, so a cached chart is
+    # reused only while its data and options are unchanged and nothing stale can be shown.
+    key = "funnel-svg-" + hashlib.sha256(
+        repr((sorted(points, key=repr), sorted(options.items()))).encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = funnel_plot_svg(data, **options)
+        cache.set(key, svg, CHART_CACHE_SECONDS)
     return svg, position
 
 
@@ -121,7 +133,7 @@ def programme_funnels(programme: Programme) -> list[dict]:
     indicators = list(programme.indicators.all())
     periods = {}
     for indicator in indicators:
-        period = programme.baseline_period or latest_period(programme, indicator)
+        period = programme.baseline_period or latest_period(indicator)
         if period:
             periods[indicator.pk] = period
     everyone = _funnel_values(programme, periods)

@@ -68,6 +68,8 @@ def audit_import(*, programme: Programme, user: User, uploaded) -> list[PeriodIm
     All or nothing: every problem is collected with its sheet, row and column, and nothing is
     written unless there are none.
     """
+    # One import at a time per programme: two at once would both delete, then collide.
+    Programme.objects.select_for_update().get(pk=programme.pk)
     rows = _rows_with_aliases(read_table(uploaded, required_columns=AUDIT_REQUIRED))
     indicators = {i.code.upper(): i for i in Indicator.objects.filter(programme=programme)}
     enrolments = list(Enrolment.objects.filter(programme=programme)
@@ -161,19 +163,23 @@ def audit_import(*, programme: Programme, user: User, uploaded) -> list[PeriodIm
     if errors:
         raise ImportFailed(errors)
 
+    # A period is replaced indicator by indicator: a file with only some indicators for a
+    # period leaves that period's other indicators as they were.
     periods = Counter(v.period for v in values)
     results = []
     for label, count in sorted(periods.items()):
+        codes = sorted({v.indicator.code for v in values if v.period == label})
         replaced, _ = IndicatorValue.objects.filter(
-            indicator__programme=programme, period=label
+            indicator__programme=programme, indicator__code__in=codes, period=label
         ).delete()
         results.append(PeriodImported(label, count, replaced))
         verb = "Replaced" if replaced else "Imported"
-        summary = f"{verb} {label} audit data: {count} values"
+        summary = f"{verb} {label} audit data for {', '.join(codes)}: {count} values"
         if replaced:
             summary += f" (previously {replaced})"
         log_action(programme, "audit.imported", actor=user, summary=summary,
-                   data={"period": label, "values": count, "replaced": replaced})
+                   data={"period": label, "indicators": codes, "values": count,
+                         "replaced": replaced})
     IndicatorValue.objects.bulk_create(values)
     return results
 
@@ -210,9 +216,6 @@ def eligibility_run(*, programme: Programme, user: User) -> dict[str, list]:
             period=programme.baseline_period, min_denominator=programme.min_denominator,
         )
         if not reasons:
-            if enrolment.status != Enrolment.Status.ELIGIBLE:
-                enrolments_move(enrolments=[enrolment], target=Enrolment.Status.ELIGIBLE,
-                                user=user)
             outcome["eligible"].append(enrolment)
         else:
             reason = "; ".join(reasons)
@@ -226,6 +229,9 @@ def eligibility_run(*, programme: Programme, user: User) -> dict[str, list]:
                            summary="Still ineligible after a new check", data={"reason": reason},
                            scopes=[programme, enrolment.site])
             outcome["ineligible"].append((enrolment, reasons))
+    if outcome["eligible"]:
+        enrolments_move(enrolments=outcome["eligible"], target=Enrolment.Status.ELIGIBLE,
+                        user=user)
     log_action(
         programme, "eligibility.checked", actor=user,
         summary=f"Checked eligibility on {programme.baseline_period} data: "

@@ -4,13 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ilcop.imports import ImportFailed
 
 from .. import selectors, services
 from ..forms import AuditImportForm, IndicatorForm
-from ..models import Indicator
+from ..models import Enrolment, Indicator
 from ..services.audit import AUDIT_REQUIRED, audit_import, eligibility_run
 
 
@@ -73,17 +73,28 @@ def audit_import_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def eligibility_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where each site stands on eligibility; posting runs the check (then redirects, so a
+    refresh does not run it again)."""
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    try:
-        outcome = eligibility_run(programme=programme, user=request.user)
-    except ValueError as exc:
-        messages.error(request, str(exc))
-        return redirect("programmes:indicator_list", programme.pk)
-    return render(request, "programmes/eligibility_result.html",
-                  {"programme": programme, "outcome": outcome})
+    if request.method == "POST":
+        try:
+            outcome = eligibility_run(programme=programme, user=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Checked: {len(outcome['eligible'])} eligible, "
+                                      f"{len(outcome['ineligible'])} not")
+        return redirect("programmes:eligibility_check", programme.pk)
+    enrolments = programme.enrolments.select_related("site__organisation")
+    return render(request, "programmes/eligibility_result.html", {
+        "programme": programme,
+        "awaiting": enrolments.filter(status=Enrolment.Status.APPROVED),
+        "ineligible": enrolments.filter(status=Enrolment.Status.INELIGIBLE),
+        "eligible": enrolments.filter(status=Enrolment.Status.ELIGIBLE),
+    })
 
 
 @login_required
