@@ -11,6 +11,7 @@ from django.test import Client
 
 from ilcop.models import User
 from programmes.models import Enrolment, Indicator, Invitation, Randomisation, SiteMembership
+from visits.models import Visit
 
 from .factories import SiteMembershipFactory
 
@@ -44,8 +45,17 @@ PAGES = [
     ("randomisation", "/programmes/{programme}/randomisation/", programme_only()),
     ("pairing", "/programmes/{programme}/pairing/", programme_only()),
     ("eligibility", "/programmes/{programme}/eligibility/", programme_only()),
+    ("visit", "/visits/{visit}/", programme_only(lead=200, cns=200, other_lead=200)),
+    ("visit edit", "/visits/{visit}/edit/", programme_only()),
+    ("visit poll", "/visits/{visit}/poll/new/", programme_only()),
+    ("visit confirm", "/visits/{visit}/confirm/", programme_only()),
+    ("visit cancel", "/visits/{visit}/cancel/", programme_only()),
     ("site", "/sites/{site}/", programme_only(lead=200, cns=200)),
     ("site data", "/sites/{site}/data/", programme_only(lead=200, cns=200)),
+    ("site visits", "/sites/{site}/visits/", programme_only(lead=200, cns=200)),
+    ("programme visits", "/programmes/{programme}/visits/", programme_only()),
+    ("visit schedule", "/programmes/{programme}/visits/schedule/", programme_only()),
+    ("logistics", "/programmes/{programme}/logistics/", programme_only()),
     ("site edit", "/sites/{site}/edit/", programme_only(lead=403, cns=403)),
     ("site team invite", "/sites/{site}/team/invite/", programme_only(lead=200, cns=403)),
     ("site member remove", "/sites/{site}/team/{membership}/remove/",
@@ -79,11 +89,12 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
     )
     indicator = Indicator.objects.create(programme=programme, code="HISTO", name="Histology",
                                          source="NLCA", is_headline=True)
+    visit = Visit.objects.create(programme=programme, host=site, visitor=other_site)
     randomisation = Randomisation.objects.create(programme=programme, seed=1,
                                                  intervention_count=0, allocation={})
     return {
         "ids": {
-            "indicator": indicator.pk, "randomisation": randomisation.pk,
+            "indicator": indicator.pk, "randomisation": randomisation.pk, "visit": visit.pk,
             "programme": programme.pk, "site": site.pk, "enrolment": enrolment.pk,
             "membership": member.pk, "site_invitation": site_invitation.pk,
             "core_invitation": core_invitation.pk,

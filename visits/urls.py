@@ -10,6 +10,7 @@ urlpatterns = [
     path("programmes/<pk:pk>/visits/rotation/", views.rotation_create, name="rotation_create"),
     path("programmes/<pk:pk>/visits/schedule/", views.schedule, name="schedule"),
     path("programmes/<pk:pk>/logistics/", views.logistics, name="logistics"),
+    path("sites/<pk:pk>/visits/", views.site_visits, name="site_visits"),
     path("visits/<pk:pk>/", views.visit_detail, name="visit_detail"),
     path("visits/<pk:pk>/edit/", views.visit_edit, name="visit_edit"),
     path("visits/<pk:pk>/poll/new/", views.poll_open, name="poll_open"),

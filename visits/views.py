@@ -6,6 +6,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -82,6 +83,18 @@ def rotation_create(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(url)
     return _done(request, lambda: services.visits_create_rotation(
         user=request.user, **form.cleaned_data), "Three-site rotation created", url)
+
+
+@login_required
+def site_visits(request: HttpRequest, pk: int) -> HttpResponse:
+    """A site's visits, hosted and made, for its team and the core team."""
+    site = programme_selectors.site_for_user(request.user, pk)
+    visits = selectors.visible_visits(request.user).filter(
+        Q(host=site) | Q(visitor=site)).select_related(
+        "host__organisation", "visitor__organisation", "facilitator", "programme").order_by(
+        "date", "pk")
+    request.programme = programme_selectors.current_programme_for_site(request.user, site)
+    return render(request, "visits/site_visits.html", {"site": site, "visits": visits})
 
 
 @login_required
