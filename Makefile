@@ -65,8 +65,11 @@ lint: install-test
 
 # Pairing speed, the greedy gap and exhaustive agreement (scripts/bench_pairing.py; --full for
 # networkx at 500 sites). Exits non-zero if the matching disagrees with exhaustive search.
+# Then visit scheduling at 15, 75 and 250 pairs (scripts/bench_scheduler.py, about 15 s): exits
+# non-zero if a proposed schedule breaks a hard constraint.
 bench: install-test
 	$(BIN)/python scripts/bench_pairing.py
+	$(BIN)/python scripts/bench_scheduler.py
 
 clean:
 	rm -rf $(VENV) node_modules var/db.sqlite3 var/staticfiles

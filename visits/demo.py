@@ -17,13 +17,16 @@ from programmes.models import Programme
 from . import services
 from .models import LogisticsTask, PollInvitee, Visit
 
-# How many of the 15 pairs' visits end up in each state, in pair order.
+# What happens to the 15 pairs' visits, in pair order. Every visit not yet dated has a poll
+# fully answered, except three half-answered ones and one pair not yet started, so the
+# programme-wide scheduler has real availability to work with.
 HAPPENED_PAIRS = 3       # both visits happened (the first had its report sent)
 CONFIRMED_PAIRS = 3      # first visit confirmed and coming up, tasks part done
 AGREED_PAIRS = 2         # first visit has an agreed date, not yet confirmed
-POLLING_PAIRS = 3        # first visit's poll open and half answered
+HALF_ANSWERED_PAIRS = 3  # first visit's poll open and half answered
 CANCELLED_PAIRS = 1      # first visit cancelled, to be re-arranged
-# The rest: proposed, nothing arranged yet.
+POLLED_PAIRS = 2         # both visits' polls fully answered, waiting for dates
+# The last pair: proposed, nothing arranged yet.
 
 
 def _next_weekday(day: datetime.date, weekday: int) -> datetime.date:
@@ -67,7 +70,10 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
             services.visit_mark_happened(visit=visit, user=actor)
         Visit.objects.filter(pk=first.pk).update(status=Visit.Status.REPORT_SENT)
 
-    for weeks_ahead, (first, _second) in zip((2, 4, 7), take(CONFIRMED_PAIRS), strict=True):
+    to_poll_fully: list[Visit] = []
+
+    for weeks_ahead, (first, second) in zip((2, 4, 7), take(CONFIRMED_PAIRS), strict=True):
+        to_poll_fully.append(second)
         date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
         services.visit_choose_date(visit=first, date=date, user=actor)
         services.visit_confirm(visit=first, user=actor, start_time=datetime.time(9, 30),
@@ -79,21 +85,26 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
         for task in tasks[: rng.randint(1, 4)]:
             services.task_complete(task=task, user=actor)
 
-    for weeks_ahead, (first, _second) in zip((9, 11), take(AGREED_PAIRS), strict=True):
+    for weeks_ahead, (first, second) in zip((9, 11), take(AGREED_PAIRS), strict=True):
+        to_poll_fully.append(second)
         date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
         services.visit_choose_date(visit=first, date=date, user=actor)
 
-    for first, _second in take(POLLING_PAIRS):
-        poll = services.poll_open(
-            visit=first, user=actor, window_start=today + datetime.timedelta(weeks=6),
-            window_end=today + datetime.timedelta(weeks=14),
+    def poll(visit: Visit, *, share: float) -> None:
+        opened = services.poll_open(
+            visit=visit, user=actor, window_start=today + datetime.timedelta(weeks=6),
+            window_end=today + datetime.timedelta(weeks=20),
             deadline=timezone.now() + datetime.timedelta(days=10))
-        dates = [d.date for d in poll.dates.all()]
-        invitees = list(PollInvitee.objects.filter(poll=poll).order_by("pk"))
-        for invitee in invitees[: len(invitees) // 2 + 1]:
+        dates = [d.date for d in opened.dates.all()]
+        # The facilitator (asked last) answers first: they arrange their diary around visits.
+        invitees = list(PollInvitee.objects.filter(poll=opened).order_by("-pk"))
+        for invitee in invitees[: max(1, round(len(invitees) * share))]:
             services.poll_answer(invitee=invitee, answers={
-                date: rng.choices(["yes", "if_need_be", "no"], weights=[5, 2, 3])[0]
+                date: rng.choices(["yes", "if_need_be", "no"], weights=[7, 2, 1])[0]
                 for date in dates})
+
+    for first, _second in take(HALF_ANSWERED_PAIRS):
+        poll(first, share=0.5)
 
     for first, _second in take(CANCELLED_PAIRS):
         date = _next_weekday(today + datetime.timedelta(weeks=5), first.host.mdt_day)
@@ -101,6 +112,11 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
         services.visit_cancel(visit=first, user=actor,
                               reason="The host team's clinical lead is on leave; to be "
                                      "re-arranged for the spring.")
+
+    for first, second in take(POLLED_PAIRS):
+        to_poll_fully += [first, second]
+    for visit in to_poll_fully:
+        poll(visit, share=1.0)
 
     # Date the log within the day the demo was built, so a rebuild the same day matches.
     ActivityLog.objects.filter(id__gt=first_entry).update(

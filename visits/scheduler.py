@@ -14,41 +14,52 @@ after its first. Among the schedules that keep every one of those rules, we want
 the programme's review phase ends sooner; 3) as many dates as possible on which the quorum is
 met by "yes" answers alone, not "if need be"; 4) as a tie-break, earlier dates overall.
 
-Why CP-SAT (OR-Tools' constraint programming solver: Perron, Didier and Gay, "The CP-SAT-LP
-solver", CP 2023, LIPIcs 280:3). Picking one date per visit under per-day, per-week and
-per-window capacities is a generalised assignment problem with side constraints, NP-hard in
-general, so no simple exact algorithm exists. CP-SAT is exact when it proves optimality (and
-reports when it has not), states the precedence ("scheduled only if, and strictly after, its
-first visit") natively with enforcement literals, and takes the site-gap windows as plain
-at-most-one constraints, which its SAT core propagates cheaply. It is open source (Apache 2.0),
-actively maintained, used in production at Google, and has won every MiniZinc Challenge gold
-medal in its categories since 2018 (https://www.minizinc.org/challenge/). It is already a
-dependency (pyproject.toml). The alternatives are worse here:
+Why CP-SAT (OR-Tools' constraint solver: Perron, Didier and Gay, "The CP-SAT-LP Solver",
+CP 2023, LIPIcs 280, 3:1-3:2). Choosing one date per visit under per-day, per-week and
+per-window capacities is an assignment problem with side constraints, NP-hard in general, so
+there is no simple exact algorithm to write by hand. CP-SAT is exact when it proves optimality
+and says when it has not; it states "scheduled only if, and strictly after, its first visit"
+natively with enforcement literals; the site-gap windows are plain at-most-one constraints,
+which its SAT core propagates and learns from cheaply, while its simplex gives the bounds a
+MILP would. It is open source (Apache 2.0), developed and used in production by Google's
+Operations Research team, released several times a year, and has won gold medals at the
+MiniZinc Challenge every year since 2013 (https://developers.google.com/optimization). It is
+already a dependency (pyproject.toml). The alternatives are worse here:
 - a greedy (first_come_first_served below) is fast but myopic: an early visit takes the
-  facilitator's only free week another visit needed, and nothing tells you how far from the
-  best it is; the benchmark measures that gap;
-- a MILP solver (e.g. CBC or HiGHS via OR-Tools' linear solver) would take the same model,
-  but the implications and at-most-one windows become big-M rows with weak LP relaxations,
-  and we would need a second dependency for no gain; CP-SAT also runs an LP relaxation with
-  cuts on top of clause learning, so it keeps the MILP's bounds.
+  facilitator's only free week that a later visit needed, and it cannot say how far it is from
+  the best; scripts/bench_scheduler.py measures that: weeks later and fewer "yes" dates;
+- a MILP solver (CBC, HiGHS) would need the precedence as big-M rows (weak relaxations) and
+  has no clause learning for the many small at-most-one windows, and it would be a second
+  solver dependency for no gain.
+
+Why "max_lp". With two workers CP-SAT's full-problem worker is by default "default_lp", whose
+LP leaves out at-most-one constraints, and presolve turns a weekly cap of 1 and every site
+window into one. Its bound on "how many visits" is then the trivial one, and proving that, say,
+10 weeks hold at most 10 visits falls to clause learning, which needs exponentially long
+proofs for such pigeonhole arguments (Haken, "The intractability of resolution", Theoretical
+Computer Science 39, 1985). A 16-visit instance stopped at its time limit that way. The
+"max_lp" worker puts every constraint in the LP (linearization level 2); measured on
+scripts/bench_scheduler.py it also proves the 250-pair instance's first three stages where
+"default_lp" did not.
 
 Why a lexicographic series of solves rather than one weighted objective. Weights large enough
-to be lexicographic would be products of the ranges below each level (e.g. 500 visits x 183
-days x 500 "yes" x 91,500 summed days, about 10^12): correct in 64-bit integers, but such
-objectives make the search and the LP bound poor (CP-SAT's documentation advises keeping
-coefficients small), and a proof of optimality would have to close all levels at once. Solving
-level by level, each stage has a small objective, starts from the previous stage's solution as
-a hint, and fixes its own value with a constraint before the next one (the usual
-"lexicographic / hierarchical" method: Ehrgott, Multicriteria Optimization, 2nd ed. 2005,
-ch. 5). Each stage either proves its optimum or returns the best found by the time limit,
-which is still safe to fix (we fix ">= found", not "= optimum"), so the schedule is always
-valid; ``optimal`` says whether every stage was proved.
+to be lexicographic would be products of the ranges below each level (500 visits x 183 days x
+500 "yes" x 91,500 summed days, about 10^12): exact in 64-bit integers, but the solver would
+have to close every level at once to prove anything, and the huge coefficients blur the LP
+bound of the levels that matter most. Solving level by level, each stage has a small
+objective, starts from the previous stage's solution as a hint, and fixes its value with a
+constraint before the next one (lexicographic optimisation: Ehrgott, Multicriteria
+Optimization, 2nd ed., Springer 2005, ch. 5). A stage stopped by the time limit fixes the value
+it found (">= found", not "= optimum"), which the solution in hand satisfies, so the schedule
+is always valid; ``optimal`` says whether every stage was proved, and ``stages`` the gaps.
 
-Determinism. Two workers (this machine has two cores) with a fixed seed and
-``interleave_search``, the CP-SAT mode whose parallel search "is deterministic (independently
-of num_workers!)" (sat_parameters.proto, interleave_search). A run stopped by the wall-clock
-time limit depends on the machine's speed and load, so only runs that prove every stage
-optimal are reproducible; a run with a time limit hit says so (``optimal`` is False).
+Determinism. Two workers (this machine has two cores), a fixed seed and ``interleave_search``,
+the mode in which CP-SAT's parallel search "is deterministic (independently of num_workers!)"
+(ortools/sat/sat_parameters.proto). Without it, two workers returned a different one of several
+equally good schedules in 8 of 400 random small instances run twice; with it, none did. The
+hints are deterministic too (the greedy, then each stage's result). A run cut short by the
+wall-clock time limit still depends on the machine's speed and load: only runs that prove
+every stage optimal are reproducible.
 """
 
 import datetime
@@ -110,17 +121,6 @@ class Rules:
 
 
 @dataclass(frozen=True)
-class Schedule:
-    dates: dict[Visit, datetime.date]  # visit -> proposed date
-    unscheduled: dict[Visit, str]  # visit -> plain-English reason
-    finish: datetime.date | None  # the latest proposed date; None if nothing is scheduled
-    yes_count: int  # proposed dates whose quorum is met by "yes" answers alone
-    optimal: bool  # CP-SAT proved optimality at every stage
-    solve_seconds: float  # wall-clock time for the whole call, model building included
-    stages: tuple["Stage", ...] = ()  # how each solve went, in order
-
-
-@dataclass(frozen=True)
 class Stage:
     """One solve of the lexicographic series."""
 
@@ -130,6 +130,17 @@ class Stage:
     gap: int
     optimal: bool
     seconds: float
+
+
+@dataclass(frozen=True)
+class Schedule:
+    dates: dict[Visit, datetime.date]  # visit -> proposed date
+    unscheduled: dict[Visit, str]  # visit -> plain-English reason
+    finish: datetime.date | None  # the latest proposed date; None if nothing is scheduled
+    yes_count: int  # proposed dates whose quorum is met by "yes" answers alone
+    optimal: bool  # CP-SAT proved optimality at every stage
+    solve_seconds: float  # wall-clock time for the whole call, model building included
+    stages: tuple[Stage, ...] = ()  # how each solve went, in order
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -392,9 +403,7 @@ def lower_bound_finish(
     return _finish_bound(requests, rules, k)
 
 
-def _finish_bound(
-    requests: Sequence[VisitRequest], rules: Rules, k: int
-) -> datetime.date | None:
+def _finish_bound(requests: Sequence[VisitRequest], rules: Rules, k: int) -> datetime.date | None:
     if k <= 0:
         return None
     earliest = _earliest_feasible(requests, rules)
@@ -431,9 +440,7 @@ def _finish_bound(
 # --- the solver -------------------------------------------------------------------------------
 
 
-def _solve(
-    model: cp_model.CpModel, seconds: float
-) -> tuple[bool, bool, cp_model.CpSolver]:
+def _solve(model: cp_model.CpModel, seconds: float) -> tuple[bool, bool, cp_model.CpSolver]:
     """(found a solution?, proved it optimal?, the solver holding it)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = seconds
@@ -475,7 +482,7 @@ def _schedule(
     requests: Sequence[VisitRequest],
     dates: dict[Visit, datetime.date],
     optimal: bool,
-    stages: tuple["Stage", ...],
+    stages: tuple[Stage, ...],
     started: float,
 ) -> Schedule:
     by_id = {request.visit: request for request in requests}
@@ -497,8 +504,10 @@ def propose_schedule(
     """Dates for as many open visits as possible, finishing as early as possible, then with as
     many "yes" dates as possible, then as early as possible overall (see the module docstring).
 
-    ``time_limit_seconds`` bounds the whole call; each stage gets an equal share of what is
-    left, so time a quick stage does not use passes to the next.
+    ``time_limit_seconds`` bounds the whole call; each stage gets its share (_STAGE_SHARES) of
+    what is left. A stage stopped by the limit keeps the best schedule it found; if the limit
+    runs out before CP-SAT finds any, the first_come_first_served schedule is returned. Either
+    way the schedule keeps every hard constraint, and ``optimal`` is False.
     """
     started = time.perf_counter()
     requests = list(requests)
@@ -548,7 +557,7 @@ def propose_schedule(
             model.add_at_most_one(group)
     for group in facilitator_week.values():
         if len(group) > rules.facilitator_max_per_week:
-            model.add(sum(group) <= rules.facilitator_max_per_week)
+            model.add(cp_model.LinearExpr.sum(group) <= rules.facilitator_max_per_week)
 
     # Sites: two of a site's visits closer than the gap both fall inside some window of
     # ``gap`` consecutive days starting on one of the site's option days, and no two in such a
@@ -633,7 +642,5 @@ def propose_schedule(
             if bound is not None:
                 model.add(finish >= offset(bound))
     optimal = len(report) == len(stages) and all(stage.optimal for stage in report)
-
-
     dates = {requests[i].visit: day for i, day in best}
     return _schedule(requests, dates, optimal, tuple(report), started)

@@ -4,6 +4,7 @@ The command lives in the app highest in the dependency chain (qips â†’ visits â†
 because it builds every app's part of the demo; move it up when a higher app adds its own.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -55,6 +56,11 @@ class Command(BaseCommand):
         # whatever the configured backend, and without queueing anything for a worker.
         eager = celery_app.conf.task_always_eager
         celery_app.conf.task_always_eager = True
+        # The hundreds of in-process task runs would drown the sign-ins printed below.
+        quiet = [logging.getLogger(name) for name in ("celery", "ilcop.mail", "kombu")]
+        levels = [logger.level for logger in quiet]
+        for logger in quiet:
+            logger.setLevel(logging.WARNING if logger.name != "kombu" else logging.ERROR)
         try:
             with override_settings(EMAIL_BACKEND=DUMMY_EMAIL), transaction.atomic():
                 result = demo.seed(reset=reset)
@@ -64,6 +70,8 @@ class Command(BaseCommand):
                         User.objects.get(email=demo.CORE_LEAD_EMAIL))
         finally:
             celery_app.conf.task_always_eager = eager
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
         elapsed = time.monotonic() - started
         counts = result.counts
 
