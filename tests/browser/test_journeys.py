@@ -140,3 +140,71 @@ def test_core_team_pairs_the_sites_and_a_site_sees_its_partner_and_data(
     for other in sites[1:]:
         assert other.organisation.name not in page.content()
     screenshot(page, "site-audit-data")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_poll_to_confirmation_in_the_browser(page, browser, live_server, programme, core,
+                                             mailoutbox, screenshot):
+    """The core team opens a poll; invitees answer from their emailed links without signing
+    in; the grid shows the minimum met; a date is chosen and the visit confirmed; every
+    attendee receives a valid calendar invitation in London time."""
+    import datetime
+
+    from django.utils import timezone
+    from icalendar import Calendar
+
+    from programmes.models import CoreTeamMembership, Pair, Pairing
+    from visits import services as visit_services
+
+    from ..factories import CoreTeamMembershipFactory
+
+    CoreTeamMembershipFactory(programme=programme, role=CoreTeamMembership.Role.QI_FACILITATOR)
+    host, visitor = (EnrolmentFactory(programme=programme, status="intervention").site
+                     for _ in range(2))
+    for site in (host, visitor):
+        for role in ("clinical_lead", "cns", "mdt_coordinator"):
+            SiteMembershipFactory(site=site, role=role)
+    pairing = Pairing.objects.create(programme=programme, status="confirmed")
+    Pair.objects.create(pairing=pairing, site_a=host, site_b=visitor)
+    visit, _ = visit_services.visits_create_for_pairing(programme=programme, user=core)
+
+    sign_in(page, live_server, core.email)
+    page.goto(f"{live_server.url}/visits/{visit.pk}/")
+    page.get_by_role("link", name="Ask for availability").click()
+    today = timezone.localdate()
+    start = today + datetime.timedelta(days=35)
+    end = start + datetime.timedelta(days=27)
+    page.get_by_label("First date to offer").fill(start.isoformat())
+    page.get_by_label("Last date to offer").fill(end.isoformat())
+    page.get_by_label("Answers needed by").fill((today + datetime.timedelta(days=14)).isoformat())
+    page.get_by_role("button", name="Send the poll").click()
+    assert "The poll is open" in page.locator("main").inner_text()
+    assert len(mailoutbox) == 7
+
+    first_date = visit.poll.dates.first().date
+    answerer = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = answerer.new_page()
+    for message in mailoutbox:
+        link = re.search(r"https?://\S+/availability/\S+/", message.body)[0]
+        phone.goto(link)
+        assert "Which dates can you make?" in phone.locator("h1").inner_text()
+        phone.locator(f"#date-{first_date.isoformat()}-yes").check()
+        phone.locator("#saved").get_by_text("Saved").wait_for()
+    screenshot(phone, "poll-answer-phone")
+    answerer.close()
+
+    page.goto(f"{live_server.url}/visits/{visit.pk}/poll/")
+    first_row = page.locator("tbody tr").first
+    assert "Yes" in first_row.locator("td").first.inner_text()
+    screenshot(page, "poll-grid")
+    first_row.get_by_role("button", name=re.compile("Choose")).click()
+    page.get_by_label("Venue").fill("Seminar room 2")
+    mailoutbox.clear()
+    page.get_by_role("button", name="Confirm and send the invitations").click()
+    assert "The visit is confirmed" in page.locator("main").inner_text()
+    assert len(mailoutbox) == 7
+    event = Calendar.from_ical(mailoutbox[0].attachments[0][1]).walk("VEVENT")[0]
+    assert event["DTSTART"].params["TZID"] == "Europe/London"
+    assert event["DTSTART"].dt.date() == first_date
+    assert event["DTSTART"].dt.strftime("%H:%M") == "09:00"
+    assert event["DTSTART"].dt.utcoffset() in (datetime.timedelta(0), datetime.timedelta(hours=1))
