@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import urls_day, urls_observation, views
 
 app_name = "visits"
 
@@ -24,4 +24,6 @@ urlpatterns = [
          name="attendee_remove"),
     path("visits/<pk:pk>/tasks/<pk:task_pk>/", views.task_toggle, name="task_toggle"),
     path("availability/<str:token>/", views.poll_answer, name="poll_answer"),
+    *urls_day.urlpatterns,
+    *urls_observation.urlpatterns,
 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from programmes.models import Pair, Programme, Site
 
-from .calendar import ROLE_LABELS
+from ..calendar import ROLE_LABELS
 
 
 def role_label(role: str) -> str:
@@ -87,6 +87,8 @@ class VisitAttendee(models.Model):
                              related_name="visit_attendances")
     team = models.CharField(max_length=20, choices=Team.choices)
     role = models.CharField(max_length=30)
+    # Marked after the visit: True present, False absent, None not yet recorded.
+    present = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["team", "role"]

@@ -1,0 +1,3 @@
+"""URLs of the visit day (agenda, live mode, feedback, summary). See visits.views_day."""
+
+urlpatterns: list = []

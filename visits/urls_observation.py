@@ -1,0 +1,3 @@
+"""URLs of the observation form. See visits.views_observation."""
+
+urlpatterns: list = []
