@@ -2,7 +2,7 @@ import logging
 import re
 
 # Invitation links are bearer credentials until used; request logs must not carry them.
-_SECRET_PATHS = re.compile(r"(/invitations/)[^/\s?\"']+")
+_SECRET_PATHS = re.compile(r"(/(?:invitations|availability)/)[^/\s?\"']+")
 
 
 class RedactSecretsFilter(logging.Filter):

@@ -20,3 +20,10 @@ def test_invitation_links_are_redacted_from_logs():
                                "Gone: %s", ("/invitations/eyJpIjoxfQ:1xV:abc/",), None)
     RedactSecretsFilter().filter(record)
     assert record.getMessage() == "Gone: /invitations/[redacted]/"
+
+
+def test_poll_links_are_redacted_from_logs():
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1,
+                               '"GET %s HTTP/1.1" 200', ("/availability/eyJpIjo:1x:abc/",), None)
+    RedactSecretsFilter().filter(record)
+    assert record.getMessage() == '"GET /availability/[redacted]/ HTTP/1.1" 200'

@@ -70,6 +70,8 @@ def test_each_confirmed_pair_gets_two_visits_hosted_in_turn(visits, pair, facili
 
 def test_a_three_site_rotation(pair, programme, core, visits):
     third = EnrolmentFactory(programme=programme, status="intervention").site
+    pair.pairing.unpaired = {str(third.pk): "left over because the number of sites is odd"}
+    pair.pairing.save()
     rotation = services.visits_create_rotation(pair=pair, site=third, user=core)
     assert [(v.visitor, v.host) for v in rotation] == [
         (pair.site_a, pair.site_b), (pair.site_b, third), (third, pair.site_a)]
@@ -288,3 +290,155 @@ def test_accepting_dates_that_break_a_rule_is_refused(visits, core, as_core, pro
     assert "no longer fit" in response.content.decode()
     first.refresh_from_db()
     assert first.date is None
+
+
+# --- hardening found by review -------------------------------------------------------------
+
+def test_someone_who_left_the_team_cannot_use_their_poll_link(visits, core, teams, mailoutbox,
+                                                             django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        poll = open_poll(visits[0], core)
+    leaver = teams["host_cns"]
+    link = next(LINK.search(m.body)[1] for m in mailoutbox if m.to == [leaver.email])
+    SiteMembership.objects.filter(user=leaver).update(ended_at=TODAY)
+    response = Client().get(link)
+    assert response.status_code == 410
+    assert "not on either team" in response.content.decode()
+    invitee = poll.invitees.get(user=leaver)
+    PollAnswer.objects.create(invitee=invitee, poll_date=poll.dates.first(), answer="yes")
+    services.visit_choose_date(visit=visits[0], date=poll.dates.first().date, user=core)
+    assert not visits[0].attendees.filter(user=leaver).exists()
+
+
+def test_cancelling_a_visit_closes_its_poll_and_stops_reminders(visits, core, mailoutbox,
+                                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        poll = open_poll(visits[0], core)
+    services.visit_cancel(visit=visits[0], user=core, reason="Host lead on leave")
+    poll.refresh_from_db()
+    assert poll.locked_at is not None
+    mailoutbox.clear()
+    with time_machine.travel(datetime.datetime(2026, 3, 19, tzinfo=datetime.UTC)):
+        assert services.polls_remind() == 0
+    assert mailoutbox == []
+
+
+def test_a_poll_window_is_at_most_half_a_year(visits, core):
+    with pytest.raises(ValidationError, match="at most 26 weeks"):
+        services.poll_open(visit=visits[0], user=core, window_start=datetime.date(2026, 4, 1),
+                           window_end=datetime.date(9999, 12, 31),
+                           deadline=datetime.datetime(2026, 3, 20, 17, tzinfo=datetime.UTC))
+
+
+def test_a_facilitator_who_is_also_on_a_team_is_asked_once(visits, core, site, facilitator):
+    SiteMembershipFactory(site=site, user=facilitator, role="manager")
+    poll = open_poll(visits[0], core)
+    assert poll.invitees.filter(user=facilitator).count() == 1
+
+
+def test_the_chosen_date_must_be_one_the_poll_offered_and_after_the_first_visit(visits, core):
+    first, second = visits
+    open_poll(first, core)
+    with pytest.raises(ValidationError, match="dates the poll offered"):
+        services.visit_choose_date(visit=first, date=datetime.date(2026, 4, 2), user=core)
+    services.visit_choose_date(visit=first, date=datetime.date(2026, 4, 14), user=core)
+    with pytest.raises(ValidationError, match="after the first one"):
+        services.visit_choose_date(visit=second, date=datetime.date(2026, 4, 7), user=core)
+    with pytest.raises(ValidationError, match="MDT day"):
+        services.visit_choose_date(visit=second, date=datetime.date(2026, 4, 22), user=core)
+
+
+def confirm(visit, core):
+    services.visit_confirm(visit=visit, user=core, start_time=datetime.time(9),
+                           end_time=datetime.time(16), venue="Room", directions="",
+                           override_reason="test")
+
+
+def test_changes_to_a_confirmed_visits_list_send_invitations_and_cancellations(
+    visits, core, teams, mailoutbox, django_capture_on_commit_callbacks
+):
+    visit = visits[0]
+    services.visit_choose_date(visit=visit, date=datetime.date(2026, 3, 31), user=core)
+    confirm(visit, core)
+    mailoutbox.clear()
+    removed = visit.attendees.get(user=teams["host_cns"])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.attendee_remove(attendee=removed, user=core)
+    [message] = mailoutbox
+    assert message.to == [teams["host_cns"].email]
+    assert str(Calendar.from_ical(message.attachments[0][1])["METHOD"]) == "CANCEL"
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.attendee_add(visit=visit, person=teams["host_cns"], team="host", role="cns",
+                              user=core)
+    assert [m.to for m in mailoutbox] == [[teams["host_cns"].email]]
+    assert mailoutbox[0].subject.startswith("Visit confirmed")
+
+
+def test_an_invitation_queued_before_a_later_change_sends_nothing(visits, core, teams,
+                                                                 mailoutbox):
+    from visits.emails import visit_invitation_send
+
+    visit = visits[0]
+    services.visit_choose_date(visit=visit, date=datetime.date(2026, 3, 31), user=core)
+    confirm(visit, core)
+    services.visit_cancel(visit=visit, user=core, reason="Snow")
+    mailoutbox.clear()
+    # The confirmation's task, retried after the cancellation: stale, so nothing is sent.
+    visit_invitation_send(visit_id=visit.pk, user_id=teams["host_cns"].pk, kind="request",
+                          sequence=0)
+    assert mailoutbox == []
+
+
+def test_email_subjects_are_not_html_escaped(visits, core, site, mailoutbox,
+                                             django_capture_on_commit_callbacks):
+    site.organisation.name = "St Mary's & King's Hospitals NHS Trust"
+    site.organisation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        open_poll(visits[0], core)
+    assert "St Mary's & King's" in mailoutbox[0].subject
+
+
+def test_the_scheduler_keeps_dated_visits_and_fits_new_ones_around_them(
+    visits, core, pair, programme
+):
+    """A visit already on a date stays there; the proposal respects the site gap around it."""
+    from visits.scheduler import Rules, check_schedule
+    from visits.services.schedule import schedule_requests
+
+    first, second = visits
+    open_poll(second, core)
+    for invitee in PollInvitee.objects.filter(poll=second.poll):
+        services.poll_answer(invitee=invitee, answers={d.date: "yes"
+                                                       for d in second.poll.dates.all()})
+    services.visit_choose_date(visit=first, date=datetime.date(2026, 3, 31), user=core)
+    proposal = services.schedule_propose(programme)
+    assert proposal.dates[first.pk] == datetime.date(2026, 3, 31)
+    assert (proposal.dates[second.pk] - datetime.date(2026, 3, 31)).days >= 14
+    rules = Rules(site_min_gap_days=14)
+    assert check_schedule(schedule_requests(programme), rules, proposal.dates) == []
+    # Leaving the dated visit out of a schedule is reported.
+    problems = check_schedule(schedule_requests(programme), rules,
+                              {second.pk: proposal.dates[second.pk]})
+    assert any("must keep it" in p for p in problems)
+
+
+def test_absurd_visit_ids_in_the_scheduler_form_are_ignored(as_core, programme, visits):
+    response = as_core.post(f"/programmes/{programme.pk}/visits/schedule/", {
+        "visit-99999999999999999999999": "2026-03-31", "accept-99999999999999999999999": "1"},
+        follow=True)
+    assert response.status_code == 200
+    assert "Select at least one proposed date" in response.content.decode()
+
+
+def test_a_rotation_needs_a_site_waiting_for_a_partner(pair, core):
+    stranger = EnrolmentFactory(programme=pair.pairing.programme, status="intervention").site
+    with pytest.raises(ValidationError, match="not waiting for a partner"):
+        services.visits_create_rotation(pair=pair, site=stranger, user=core)
+
+
+def test_a_cancelled_visit_can_be_arranged_again(visits, core, programme):
+    services.visit_cancel(visit=visits[0], user=core, reason="Strike")
+    [again] = services.visits_create_for_pairing(programme=programme, user=core)
+    assert (again.host, again.visitor) == (visits[0].host, visits[0].visitor)
+    assert services.visits_create_for_pairing(programme=programme, user=core) == []

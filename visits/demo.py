@@ -15,6 +15,7 @@ from ilcop.models import ActivityLog, User
 from programmes.models import Programme
 
 from . import services
+from .calendar import candidate_dates
 from .models import LogisticsTask, PollInvitee, Visit
 
 # What happens to the 15 pairs' visits, in pair order. Every visit not yet dated has a poll
@@ -31,6 +32,12 @@ POLLED_PAIRS = 2         # both visits' polls fully answered, waiting for dates
 
 def _next_weekday(day: datetime.date, weekday: int) -> datetime.date:
     return day + datetime.timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _mdt_day_from(visit: Visit, earliest: datetime.date) -> datetime.date:
+    """The host's first MDT day on or after ``earliest`` that is not a bank holiday."""
+    return candidate_dates(visit.host.mdt_day, earliest,
+                           earliest + datetime.timedelta(weeks=8))[0]
 
 
 def _with_dates_unchecked(visit: Visit, date: datetime.date) -> None:
@@ -58,8 +65,9 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
         for visit, extra in ((first, 0), (second, 4)):
             date = _next_weekday(today - datetime.timedelta(weeks=weeks_ago - extra),
                                  visit.host.mdt_day)
-            services.visit_choose_date(visit=visit, date=today + datetime.timedelta(days=7),
-                                       user=actor)
+            services.visit_choose_date(
+                visit=visit, date=_mdt_day_from(visit, today + datetime.timedelta(days=1)),
+                user=actor)
             _with_dates_unchecked(visit, date)
             visit.refresh_from_db()
             services.visit_confirm(visit=visit, user=actor, start_time=datetime.time(9, 30),
@@ -74,7 +82,7 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
 
     for weeks_ahead, (first, second) in zip((2, 4, 7), take(CONFIRMED_PAIRS), strict=True):
         to_poll_fully.append(second)
-        date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
+        date = _mdt_day_from(first, today + datetime.timedelta(weeks=weeks_ahead))
         services.visit_choose_date(visit=first, date=date, user=actor)
         services.visit_confirm(visit=first, user=actor, start_time=datetime.time(9, 30),
                                end_time=datetime.time(16), venue="Seminar room, education centre",
@@ -87,7 +95,7 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
 
     for weeks_ahead, (first, second) in zip((9, 11), take(AGREED_PAIRS), strict=True):
         to_poll_fully.append(second)
-        date = _next_weekday(today + datetime.timedelta(weeks=weeks_ahead), first.host.mdt_day)
+        date = _mdt_day_from(first, today + datetime.timedelta(weeks=weeks_ahead))
         services.visit_choose_date(visit=first, date=date, user=actor)
 
     def poll(visit: Visit, *, share: float) -> None:
@@ -107,7 +115,7 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
         poll(first, share=0.5)
 
     for first, _second in take(CANCELLED_PAIRS):
-        date = _next_weekday(today + datetime.timedelta(weeks=5), first.host.mdt_day)
+        date = _mdt_day_from(first, today + datetime.timedelta(weeks=5))
         services.visit_choose_date(visit=first, date=date, user=actor)
         services.visit_cancel(visit=first, user=actor,
                               reason="The host team's clinical lead is on leave; to be "

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from ilcop.mail import send_templated_email
+from ilcop.models import User
 
 from . import ics
-from .models import PollInvitee, Visit
+from .models import PollInvitee, Visit, VisitAttendee
 from .services.polls import poll_token
 
 LONDON = ZoneInfo("Europe/London")
@@ -39,7 +40,7 @@ def poll_email_send(*, invitee_id: int, kind: str) -> None:
     invitee = (PollInvitee.objects.select_related(
         "user", "poll__visit__host__organisation", "poll__visit__visitor__organisation",
         "poll__visit__programme").filter(pk=invitee_id).first())
-    if invitee is None or not invitee.poll.is_open:
+    if invitee is None or not invitee.poll.is_open or not invitee.poll.visit.is_open:
         return
     if kind == "reminder" and invitee.responded_at:
         return
@@ -61,17 +62,28 @@ def _event_times(visit: Visit) -> tuple[datetime.datetime, datetime.datetime]:
     return start, end
 
 
-def visit_invitation_send(*, visit_id: int, user_id: int, kind: str) -> None:
-    """Email one attendee the visit's calendar invitation: a request, an update or a
-    cancellation. The .ics keeps the visit's UID; its SEQUENCE rises with each change."""
+def visit_invitation_send(*, visit_id: int, user_id: int, kind: str, sequence: int) -> None:
+    """Email one person the visit's calendar invitation: a request, an update, a
+    cancellation, or ("removed") a cancellation for someone taken off the list. The .ics
+    keeps the visit's UID; its SEQUENCE rises with each change. A task queued before a later
+    change (a retry, say) sends nothing: the later change sent its own."""
     visit = Visit.objects.select_related(
         "programme", "host__organisation", "visitor__organisation", "facilitator").get(
         pk=visit_id)
+    if visit.sequence != sequence or visit.date is None or visit.start_time is None:
+        return
     attendee = visit.attendees.select_related("user").filter(user_id=user_id).first()
-    if attendee is None or visit.date is None or visit.start_time is None:
+    if kind == "removed":
+        if attendee is not None:
+            return  # added back since
+        attendee = VisitAttendee(visit=visit, user=User.objects.get(pk=user_id),
+                                 team="", role="")
+    elif attendee is None:
         return
     everyone = [(a.user.get_full_name(), a.user.email)
                 for a in visit.attendees.select_related("user")]
+    if kind == "removed":
+        everyone = [(attendee.user.get_full_name(), attendee.user.email)]
     if visit.facilitator:
         organiser = (visit.facilitator.get_full_name(), visit.facilitator.email)
     else:
@@ -79,7 +91,7 @@ def visit_invitation_send(*, visit_id: int, user_id: int, kind: str) -> None:
     start, end = _event_times(visit)
     summary = f"Peer review visit: {visit.visitor.organisation.name} visits " \
               f"{visit.host.organisation.name}"
-    method = "CANCEL" if kind == "cancel" else "REQUEST"
+    method = "CANCEL" if kind in ("cancel", "removed") else "REQUEST"
     url = settings.SITE_URL + reverse("visits:visit_detail", args=[visit.pk])
     calendar = ics.visit_invitation(
         uid=f"{visit.uid}@peer-review", sequence=visit.sequence, start=start, end=end,

@@ -110,6 +110,9 @@ class VisitRequest:
     facilitator: Hashable
     options: Mapping[datetime.date, str]  # candidate date -> "yes" or "if_need_be"
     after: Visit | None = None
+    # A visit that already has its date (one option): the schedule must keep it, so new
+    # visits fit around it rather than displacing it.
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,11 @@ def check_schedule(
     Independent of the solver (plain loops over the scheduled visits), so it can check the
     solver, the greedy baseline and anything the app is about to save.
     """
+    requests = list(requests)
     by_id = {request.visit: request for request in requests}
     problems = [f"visit {visit} is not an open visit" for visit in dates if visit not in by_id]
+    problems += [f"visit {r.visit} already has its date and must keep it"
+                 for r in requests if r.fixed and r.options and r.visit not in dates]
     placed = [(by_id[visit], day) for visit, day in dates.items() if visit in by_id]
     for request, day in placed:
         if day not in request.options:
@@ -539,6 +545,13 @@ def propose_schedule(
     # at most one option, with scheduled[i] true exactly when one is chosen.
     for i in range(len(requests)):
         model.add_exactly_one([*x[i].values(), scheduled[i].Not()])
+    # Dated visits stay, unless they already break the rules among themselves (then the
+    # solver may not be able to keep them all, and check_schedule reports the clash).
+    fixed_dates = {r.visit: next(iter(r.options)) for r in requests if r.fixed and r.options}
+    if not check_schedule([r for r in requests if r.fixed], rules, fixed_dates):
+        for i, request in enumerate(requests):
+            if request.fixed and request.options:
+                model.add(scheduled[i] == 1)
 
     # Facilitators: one visit a day, at most facilitator_max_per_week per ISO week.
     facilitator_day: defaultdict[tuple[Hashable, datetime.date], list[cp_model.IntVar]]

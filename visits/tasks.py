@@ -23,16 +23,17 @@ def send_poll_email(self, invitee_id: int, kind: str) -> None:
 
 
 @shared_task
-def send_visit_invitations(visit_id: int, kind: str) -> None:
+def send_visit_invitations(visit_id: int, kind: str, sequence: int) -> None:
     """One task per attendee, so a failure retries that person's email alone."""
     for user_id in emails.visit_recipients(visit_id=visit_id):
-        send_visit_invitation.delay(visit_id, user_id, kind)
+        send_visit_invitation.delay(visit_id, user_id, kind, sequence)
 
 
 @shared_task(bind=True, max_retries=5)
-def send_visit_invitation(self, visit_id: int, user_id: int, kind: str) -> None:
+def send_visit_invitation(self, visit_id: int, user_id: int, kind: str, sequence: int) -> None:
     try:
-        emails.visit_invitation_send(visit_id=visit_id, user_id=user_id, kind=kind)
+        emails.visit_invitation_send(visit_id=visit_id, user_id=user_id, kind=kind,
+                                     sequence=sequence)
     except smtplib.SMTPRecipientsRefused:
         logger.warning("visit %s: the mail server refused user %s", visit_id, user_id)
     except OSError as exc:

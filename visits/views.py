@@ -103,7 +103,14 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     request.programme = visit.programme
     is_core = selectors.is_core_for_visit(request.user, visit)
     attendees = list(visit.attendees.select_related("user"))
+    attending = {a.user_id for a in attendees}
+    addable = []
+    if is_core and visit.is_open:
+        addable = [m for m in SiteMembership.objects.current().filter(
+            site__in=[visit.host_id, visit.visitor_id]).select_related("user", "site")
+            if m.user_id not in attending]
     return render(request, "visits/visit_detail.html", {
+        "addable": addable,
         "visit": visit, "is_core": is_core,
         "teams": [(label, [a for a in attendees if a.team == key])
                   for key, label in VisitAttendee.Team.choices],
@@ -306,18 +313,25 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         dates = {}
         for key, value in request.POST.items():
-            if key.startswith("visit-") and request.POST.get(f"accept-{key[6:]}"):
+            visit_id = key.removeprefix("visit-")
+            if (key.startswith("visit-") and visit_id.isdigit() and len(visit_id) <= 18
+                    and request.POST.get(f"accept-{visit_id}")):
                 try:
-                    dates[int(key[6:])] = datetime.date.fromisoformat(value)
+                    dates[int(visit_id)] = datetime.date.fromisoformat(value)
                 except ValueError:
                     continue
         if not dates:
             messages.error(request, "Select at least one proposed date to accept")
         else:
-            return _done(request, lambda: services.schedule_accept(
-                programme=programme, dates=dates, user=request.user),
-                f"{len(dates)} date(s) agreed. Confirm each visit to send the invitations.",
-                f"/programmes/{programme.pk}/visits/")
+            try:
+                agreed = services.schedule_accept(programme=programme, dates=dates,
+                                                  user=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, f"{agreed} date(s) agreed. Confirm each visit to "
+                                          "send the invitations.")
+            return redirect("visits:programme_visits", programme.pk)
     proposal = services.schedule_propose(programme)
     visits = {v.pk: v for v in selectors.programme_visits(programme).filter(
         status__in=[Visit.Status.PROPOSED, Visit.Status.POLLING])}

@@ -17,11 +17,13 @@ from programmes.models import SiteMembership
 
 from ..calendar import candidate_dates
 from ..models import AvailabilityPoll, PollAnswer, PollDate, PollInvitee, Visit, VisitAttendee
-from .common import log_visit
+from .common import log_visit, visit_people
 
 _SALT = "visits.poll"
 # A poll link outlives its deadline by a little, so a late click explains that it closed.
 _LINK_GRACE = datetime.timedelta(days=30)
+# Half a year of weekly MDT days: more dates than anyone can answer usefully.
+MAX_WINDOW_DAYS = 26 * 7
 # Non-responders are reminded once, when the deadline is this close.
 REMINDER_BEFORE_DEADLINE = datetime.timedelta(days=2)
 
@@ -39,14 +41,30 @@ def invitee_from_token(token: str) -> PollInvitee:
         payload = signing.loads(token, salt=_SALT)
     except signing.BadSignature:
         raise PollLinkError("This link is not valid. Check you copied all of it.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("i"), int):
+        raise PollLinkError("This link is not valid. Check you copied all of it.")
     invitee = (PollInvitee.objects.select_related(
         "poll__visit__host__organisation", "poll__visit__visitor__organisation", "user")
-        .filter(pk=payload.get("i")).first())
+        .filter(pk=payload["i"]).first())
     if invitee is None or invitee.nonce != payload.get("n"):
         raise PollLinkError("This link is no longer valid. Use the link in your latest email.")
     if timezone.now() > invitee.poll.deadline + _LINK_GRACE:
         raise PollLinkError("This link has expired.")
+    if not invitee_still_eligible(invitee):
+        raise PollLinkError("This link is no longer yours to use: you are not on either team "
+                            "for this visit now.")
     return invitee
+
+
+def invitee_still_eligible(invitee: PollInvitee) -> bool:
+    """Someone asked about a visit may answer only while they are still on one of its teams
+    (or are its facilitator): a person who has left a team loses the link's access."""
+    visit = invitee.poll.visit
+    if invitee.team == VisitAttendee.Team.FACILITATOR:
+        return invitee.user_id == visit.facilitator_id
+    site = visit.host_id if invitee.team == VisitAttendee.Team.HOST else visit.visitor_id
+    return SiteMembership.objects.current().filter(site_id=site, user_id=invitee.user_id
+                                                   ).exists()
 
 
 @transaction.atomic
@@ -64,6 +82,9 @@ def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
         raise ValidationError({"window_end": "The window must end after it starts"})
     if window_start <= timezone.localdate():
         raise ValidationError({"window_start": "The window must start after today"})
+    if (window_end - window_start).days > MAX_WINDOW_DAYS:
+        raise ValidationError({"window_end": f"Offer dates over at most {MAX_WINDOW_DAYS // 7} "
+                                             "weeks, so people can answer for every one"})
     if deadline >= datetime.datetime.combine(window_start, datetime.time(),
                                              tzinfo=deadline.tzinfo):
         raise ValidationError({"deadline": "The deadline must be before the first date"})
@@ -78,16 +99,10 @@ def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
                                            window_end=window_end, deadline=deadline,
                                            created_by=user)
     PollDate.objects.bulk_create(PollDate(poll=poll, date=d) for d in dates)
-    people = []
-    for site, team in ((visit.host, VisitAttendee.Team.HOST),
-                       (visit.visitor, VisitAttendee.Team.VISITING)):
-        people += [(m.user, team, m.role) for m in
-                   SiteMembership.objects.current().filter(site=site).select_related("user")]
-    people.append((visit.facilitator, VisitAttendee.Team.FACILITATOR, "facilitator"))
     invitees = PollInvitee.objects.bulk_create(
         PollInvitee(poll=poll, user=person, team=team, role=role,
                     nonce=secrets.token_hex(16))
-        for person, team, role in people
+        for person, team, role in visit_people(visit)
     )
     visit.status = Visit.Status.POLLING
     visit.save(update_fields=["status"])
@@ -105,8 +120,9 @@ def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
 @transaction.atomic
 def poll_answer(*, invitee: PollInvitee, answers: dict[datetime.date, str]) -> PollInvitee:
     """Save someone's answers as they give them. Dates not in the poll are ignored."""
-    poll = AvailabilityPoll.objects.select_for_update().get(pk=invitee.poll_id)
-    if not poll.is_open:
+    poll = AvailabilityPoll.objects.select_for_update().select_related("visit").get(
+        pk=invitee.poll_id)
+    if not poll.is_open or not poll.visit.is_open:
         raise ValidationError("This poll has closed. The programme team will be in touch.")
     dates = {d.date: d for d in poll.dates.all()}
     for date, answer in answers.items():
@@ -129,6 +145,7 @@ def polls_remind(now: datetime.datetime | None = None) -> int:
 
     now = now or timezone.now()
     due = PollInvitee.objects.filter(
+        poll__visit__status=Visit.Status.POLLING,
         poll__locked_at__isnull=True, poll__deadline__gt=now,
         poll__deadline__lte=now + REMINDER_BEFORE_DEADLINE,
         responded_at__isnull=True, last_reminded_at__isnull=True,

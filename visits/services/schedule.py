@@ -9,6 +9,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ilcop.models import User
@@ -21,6 +22,7 @@ from .visits import visit_choose_date
 
 SCHEDULABLE = (Visit.Status.PROPOSED, Visit.Status.POLLING)
 FIXED = (Visit.Status.DATE_AGREED, Visit.Status.CONFIRMED)
+DATED = (*FIXED, Visit.Status.HAPPENED, Visit.Status.REPORT_SENT)
 
 
 def _rules(programme: Programme) -> Rules:
@@ -32,13 +34,19 @@ def schedule_requests(programme: Programme) -> list[VisitRequest]:
     """Open visits with the poll dates on which the minimum roles can come, and dated visits
     as fixed points."""
     today = timezone.localdate()
-    visits = list(programme.visits.filter(status__in=SCHEDULABLE + FIXED)
-                  .select_related("poll").order_by("pk"))
+    # Visits held within the gap before today still count against their sites' next visit.
+    since = today - datetime.timedelta(days=programme.visit_gap_days)
+    visits = list(programme.visits.filter(
+        Q(status__in=SCHEDULABLE) | Q(status__in=DATED, date__gte=since)
+    ).select_related("poll").order_by("pk"))
+    # Dated visits first: the greedy baseline places them before anything else.
+    visits.sort(key=lambda v: (v.status not in DATED, v.pk))
     ids = {v.pk for v in visits}
     requests = []
     for visit in visits:
-        if visit.status in FIXED:
-            if visit.date is None or visit.date < today:
+        fixed = visit.status in DATED
+        if fixed:
+            if visit.date is None:
                 continue
             options = {visit.date: "yes"}
         else:
@@ -50,7 +58,7 @@ def schedule_requests(programme: Programme) -> list[VisitRequest]:
         requests.append(VisitRequest(
             visit=visit.pk, host=visit.host_id, visitor=visit.visitor_id,
             facilitator=visit.facilitator_id, options=options,
-            after=visit.after_id if visit.after_id in ids else None,
+            after=visit.after_id if visit.after_id in ids else None, fixed=fixed,
         ))
     return requests
 
@@ -66,12 +74,12 @@ def schedule_accept(*, programme: Programme, dates: dict[int, datetime.date],
     """Agree the accepted dates (all of the proposal or part of it), after checking that
     together with the visits already dated they break no hard constraint."""
     requests = schedule_requests(programme)
-    fixed = dict(programme.visits.filter(status__in=FIXED, date__gte=timezone.localdate())
-                 .exclude(pk__in=dates).values_list("pk", "date"))
+    fixed = {r.visit: next(iter(r.options)) for r in requests if r.fixed and r.options}
     problems = check_schedule(requests, _rules(programme), {**fixed, **dates})
     if problems:
         raise ValidationError("Those dates no longer fit: " + "; ".join(problems[:3]))
-    visits = programme.visits.filter(pk__in=dates, status__in=SCHEDULABLE)
+    visits = list(programme.visits.select_for_update().filter(pk__in=dates,
+                                                              status__in=SCHEDULABLE))
     for visit in visits:
         visit_choose_date(visit=visit, date=dates[visit.pk], user=user)
     return len(visits)

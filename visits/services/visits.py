@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from ilcop.models import User
 from ilcop.services import model_update
-from programmes.models import CoreTeamMembership, Pair, Pairing, Programme, Site, SiteMembership
+from programmes.models import CoreTeamMembership, Pair, Pairing, Programme, Site
 
-from ..calendar import missing_roles
-from ..models import LogisticsTask, PollAnswer, Visit, VisitAttendee
-from .common import log_visit
+from ..calendar import candidate_dates, missing_roles
+from ..models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAttendee
+from .common import log_visit, visit_people
 
 # When each logistics task falls due, in days before the visit (ILCOP: the data pack is
 # normally ready two weeks before).
@@ -36,23 +36,31 @@ def _facilitators(programme: Programme) -> list[User]:
 @transaction.atomic
 def visits_create_for_pairing(*, programme: Programme, user: User) -> list[Visit]:
     """Two visits for each confirmed pair that has none yet: each site hosts the other."""
-    pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).first()
+    # Locked, so a double-click cannot make each pair's visits twice.
+    pairing = programme.pairings.select_for_update().filter(
+        status=Pairing.Status.CONFIRMED).first()
     if pairing is None:
         raise ValidationError("Confirm the pairing before creating visits.")
     facilitators = itertools.cycle(_facilitators(programme) or [None])
     created = []
     for pair in pairing.pairs.select_related("site_a__organisation", "site_b__organisation"):
-        if pair.visits.exclude(status=Visit.Status.CANCELLED).exists():
-            continue
-        facilitator = next(facilitators)
-        first = Visit.objects.create(programme=programme, pair=pair, host=pair.site_a,
-                                     visitor=pair.site_b, facilitator=facilitator)
-        second = Visit.objects.create(programme=programme, pair=pair, host=pair.site_b,
-                                      visitor=pair.site_a, after=first,
-                                      facilitator=facilitator)
-        for visit in (first, second):
+        live = list(pair.visits.exclude(status=Visit.Status.CANCELLED))
+        if len({(v.host_id, v.visitor_id) for v in live}) >= 2 or len(live) >= 3:
+            continue  # both directions arranged, or a three-site rotation
+        facilitator = next((v.facilitator for v in live if v.facilitator), None) or next(
+            facilitators)
+        # Each direction without a live visit gets one: a cancelled visit is re-arranged.
+        previous = next((v for v in live if v.host_id == pair.site_a_id), None)
+        for host, visitor in ((pair.site_a, pair.site_b), (pair.site_b, pair.site_a)):
+            if any(v.host_id == host.pk and v.visitor_id == visitor.pk for v in live):
+                continue
+            visit = Visit.objects.create(programme=programme, pair=pair, host=host,
+                                         visitor=visitor, facilitator=facilitator,
+                                         after=previous if host == pair.site_b else None)
             log_visit(visit, "visit.created", "Visit proposed", user=user)
-        created += [first, second]
+            created.append(visit)
+            if host == pair.site_a:
+                previous = visit
     return created
 
 
@@ -63,12 +71,20 @@ def visits_create_rotation(*, pair: Pair, site: Site, user: User) -> list[Visit]
     Each site visits the next and hosts the one before, so three visits replace the pair's
     two (which must not have been confirmed yet)."""
     existing = pair.visits.exclude(status=Visit.Status.CANCELLED)
-    if existing.exclude(status__in=[Visit.Status.PROPOSED, Visit.Status.POLLING]).exists():
-        raise ValidationError("This pair's visits are already arranged; cancel them first.")
+    if existing.exclude(status=Visit.Status.PROPOSED).exists():
+        raise ValidationError("This pair's visits are already being arranged; cancel them "
+                              "first.")
     if site.pk in (pair.site_a_id, pair.site_b_id):
         raise ValidationError("Choose a site that is not already in the pair.")
-    programme = pair.pairing.programme
+    pairing = Pairing.objects.select_for_update().get(pk=pair.pairing_id)
+    if str(site.pk) not in pairing.unpaired:
+        raise ValidationError("That site is not waiting for a partner.")
+    programme = pairing.programme
+    for visit in existing:
+        log_visit(visit, "visit.replaced", "Replaced by a three-site rotation", user=user)
     existing.delete()
+    pairing.unpaired.pop(str(site.pk))
+    pairing.save(update_fields=["unpaired"])
     a, b, c = pair.site_a, pair.site_b, site
     facilitator = next(iter(_facilitators(programme)), None)
     visits, previous = [], None
@@ -86,6 +102,8 @@ def visit_update(*, visit: Visit, user: User, **fields) -> Visit:
     """Change a visit's facilitator or details. A confirmed visit's attendees get an updated
     invitation (same UID, higher SEQUENCE) when the date, time or place changes."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    if not visit.is_open:
+        raise ValidationError("This visit has happened or been cancelled; it cannot change.")
     changed = model_update(instance=visit, data=fields)
     if not changed:
         return visit
@@ -99,28 +117,41 @@ def visit_update(*, visit: Visit, user: User, **fields) -> Visit:
     return visit
 
 
-def _send_invitations(visit: Visit, kind: str) -> None:
-    from ..tasks import send_visit_invitations
+def _send_invitations(visit: Visit, kind: str, user_id: int | None = None) -> None:
+    """Queue the calendar emails: to every attendee, or to one person. The sequence goes with
+    them, so a retry that runs after a later change sends nothing stale."""
+    from ..tasks import send_visit_invitation, send_visit_invitations
 
-    send_visit_invitations.delay_on_commit(visit.pk, kind)
+    if user_id is None:
+        send_visit_invitations.delay_on_commit(visit.pk, kind, visit.sequence)
+    else:
+        send_visit_invitation.delay_on_commit(visit.pk, user_id, kind, visit.sequence)
 
 
 def _attendees_from_poll(visit: Visit, date: datetime.date) -> list[tuple[User, str, str]]:
+    """Those who said they could come that day and are still on a team (see polls)."""
+    current = {person.pk for person, _team, _role in visit_people(visit)}
     available = PollAnswer.objects.filter(
         invitee__poll__visit=visit, poll_date__date=date,
         answer__in=[PollAnswer.Answer.YES, PollAnswer.Answer.IF_NEED_BE],
     ).select_related("invitee__user")
-    return [(a.invitee.user, a.invitee.team, a.invitee.role) for a in available]
+    return [(a.invitee.user, a.invitee.team, a.invitee.role) for a in available
+            if a.invitee.user_id in current]
 
 
-def _attendees_from_teams(visit: Visit) -> list[tuple[User, str, str]]:
-    people = []
-    for site, team in ((visit.host, VisitAttendee.Team.HOST),
-                       (visit.visitor, VisitAttendee.Team.VISITING)):
-        for membership in SiteMembership.objects.current().filter(site=site).select_related(
-                "user"):
-            people.append((membership.user, team, membership.role))
-    return people
+def _check_date(visit: Visit, date: datetime.date) -> None:
+    """A visit's date is one of its poll's dates, or (without a poll) a candidate date: the
+    host's MDT day, not a bank holiday; and a return visit comes after the first."""
+    if hasattr(visit, "poll"):
+        if not visit.poll.dates.filter(date=date).exists():
+            raise ValidationError("Choose one of the dates the poll offered.")
+    elif candidate_dates(visit.host.mdt_day, date, date) != [date]:
+        raise ValidationError(f"The visit must be on the host's MDT day "
+                              f"({visit.host.get_mdt_day_display()}), and not a bank holiday.")
+    first = visit.after
+    if first and first.status != Visit.Status.CANCELLED and first.date and date <= first.date:
+        raise ValidationError(f"The return visit must come after the first one "
+                              f"({first.date.day} {first.date:%B %Y}).")
 
 
 @transaction.atomic
@@ -133,14 +164,15 @@ def visit_choose_date(*, visit: Visit, date: datetime.date, user: User) -> Visit
                               " To move a confirmed visit, change its details.")
     if date < timezone.localdate():
         raise ValidationError("Choose a date in the future.")
+    _check_date(visit, date)
     people = (_attendees_from_poll(visit, date) if hasattr(visit, "poll")
-              else _attendees_from_teams(visit))
+              else visit_people(visit))
     visit.attendees.all().delete()
     VisitAttendee.objects.bulk_create(
         VisitAttendee(visit=visit, user=person, team=team, role=role)
-        for person, team, role in people if person != visit.facilitator
+        for person, team, role in people
     )
-    if visit.facilitator:
+    if visit.facilitator and not any(p == visit.facilitator for p, _t, _r in people):
         VisitAttendee.objects.create(visit=visit, user=visit.facilitator,
                                      team=VisitAttendee.Team.FACILITATOR, role="facilitator")
     visit.date, visit.status = date, Visit.Status.DATE_AGREED
@@ -206,6 +238,8 @@ def visit_cancel(*, visit: Visit, user: User, reason: str) -> Visit:
         raise ValidationError({"reason": "Enter why the visit is cancelled"})
     was_confirmed = visit.status == Visit.Status.CONFIRMED
     visit.status, visit.cancelled_reason = Visit.Status.CANCELLED, reason.strip()
+    AvailabilityPoll.objects.filter(visit=visit, locked_at__isnull=True).update(
+        locked_at=timezone.now())
     if was_confirmed:
         visit.sequence += 1
     visit.save(update_fields=["status", "cancelled_reason", "sequence"])
@@ -231,18 +265,25 @@ def visit_mark_happened(*, visit: Visit, user: User) -> Visit:
 @transaction.atomic
 def attendee_add(*, visit: Visit, person: User, team: str, role: str,
                  user: User) -> VisitAttendee:
+    visit = Visit.objects.select_for_update().get(pk=visit.pk)
     attendee, created = VisitAttendee.objects.get_or_create(
         visit=visit, user=person, defaults={"team": team, "role": role})
     if created:
         log_visit(visit, "visit.attendee_added", f"Added {person} to the attendance list",
                   user=user)
+        if visit.status == Visit.Status.CONFIRMED:
+            _send_invitations(visit, "request", user_id=person.pk)
     return attendee
 
 
 @transaction.atomic
 def attendee_remove(*, attendee: VisitAttendee, user: User) -> None:
-    log_visit(attendee.visit, "visit.attendee_removed",
+    visit = Visit.objects.select_for_update().get(pk=attendee.visit_id)
+    log_visit(visit, "visit.attendee_removed",
               f"Removed {attendee.user} from the attendance list", user=user)
+    if visit.status == Visit.Status.CONFIRMED:
+        # They had the invitation: a cancellation takes it out of their calendar.
+        _send_invitations(visit, "removed", user_id=attendee.user_id)
     attendee.delete()
 
 
