@@ -111,6 +111,8 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if m.user_id not in attending]
     return render(request, "visits/visit_detail.html", {
         "addable": addable,
+        "is_observer": SiteMembership.objects.current().filter(
+            site_id=visit.visitor_id, user=request.user).exists(),
         "visit": visit, "is_core": is_core,
         "teams": [(label, [a for a in attendees if a.team == key])
                   for key, label in VisitAttendee.Team.choices],

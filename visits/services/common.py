@@ -6,10 +6,13 @@ from ..models import Visit, VisitAttendee
 
 
 def log_visit(visit: Visit, verb: str, summary: str, *, user: User | None,
-              data: dict | None = None) -> None:
-    """File a visit's log entry under the visit, its programme and both sites."""
+              data: dict | None = None, on_site_timelines: bool = True) -> None:
+    """File a visit's log entry under the visit and its programme, and (unless it is a
+    moment-to-moment entry of the visit day, which would crowd everything else off a site's
+    timeline) under both sites."""
+    sites = [visit.host, visit.visitor] if on_site_timelines else []
     log_action(visit, verb, actor=user, summary=summary, data=data,
-               scopes=[visit.programme, visit.host, visit.visitor])
+               scopes=[visit.programme, *sites])
 
 
 def visit_people(visit: Visit) -> list[tuple[User, str, str]]:
