@@ -261,7 +261,7 @@ def test_only_the_visiting_team_observes_and_not_on_a_cancelled_visit(visit, lea
     SiteMembership.objects.filter(user=other_lead).update(ended_at=None)
     visit.status = Visit.Status.CANCELLED
     visit.save()
-    with pytest.raises(ValidationError, match="cancelled"):
+    with pytest.raises(ValidationError, match="once the visit is confirmed"):
         service.observation_draft_save(visit=visit, observer=other_lead, raw={})
     visit.status = Visit.Status.CONFIRMED
     visit.save()

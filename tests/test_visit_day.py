@@ -599,3 +599,29 @@ def test_a_person_with_no_site_does_not_see_the_summary(visit):
     client = Client()
     client.force_login(UserFactory())
     assert client.get(f"/visits/{visit.pk}/summary/").status_code == 404
+
+
+def test_odd_characters_in_the_next_session_form_are_ignored(client_for, core, programme,
+                                                            site, other_site):
+    """"²".isdigit() is true but int("²") fails: such input must not reach int()."""
+    from visits.models import Visit
+
+    visit = Visit.objects.create(programme=programme, host=site, visitor=other_site,
+                                 status="confirmed")
+    response = client_for(core).post(f"/visits/{visit.pk}/live/next/", {"current": "²"})
+    assert response.status_code in (200, 302)
+
+
+def test_the_day_is_run_only_for_a_confirmed_visit(core, programme, site, other_site):
+    import uuid
+
+    from django.core.exceptions import ValidationError
+
+    from visits.models import Visit
+    from visits.services import day
+
+    visit = Visit.objects.create(programme=programme, host=site, visitor=other_site,
+                                 status="proposed")
+    with pytest.raises(ValidationError, match="once the visit is confirmed"):
+        day.contribution_add(visit=visit, user=core, kind="strength", team="host",
+                             role="cns", text="x", client_id=uuid.uuid4())

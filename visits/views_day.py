@@ -13,6 +13,7 @@ ticks the clock, keeps the capture box's draft and queues notes that could not b
 """
 
 import datetime
+import re
 import uuid
 
 from django import forms
@@ -340,7 +341,7 @@ def session_action(request: HttpRequest, pk: int, item_pk: int, action: str) -> 
 def session_next(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     current = None
-    if request.POST.get("current", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,18}", request.POST.get("current", "")):
         current = VisitAgendaItem.objects.filter(visit=visit,
                                                  pk=int(request.POST["current"])).first()
     following = services.session_next(visit=visit, user=request.user, current=current)

@@ -15,8 +15,11 @@
 
 const form = () => document.querySelector('[data-capture-form]');
 const visitId = (form() && form().dataset.visit) || 'unknown';
-const DRAFT_KEY = `ilcop:visit:${visitId}:capture-draft`;
-const QUEUE_KEY = `ilcop:visit:${visitId}:capture-queue`;
+// Keyed by person too: on a shared computer one facilitator's unsent notes are never shown
+// to, or sent as, the next person signed in.
+const userId = (form() && form().dataset.user) || 'unknown';
+const DRAFT_KEY = `ilcop:visit:${visitId}:user:${userId}:capture-draft`;
+const QUEUE_KEY = `ilcop:visit:${visitId}:user:${userId}:capture-queue`;
 const RETRY_MS = 15000;
 const inflight = new Set();
 let flushing = false;
@@ -239,9 +242,10 @@ async function flush() {
           window.htmx.swap('#captures', html, { swapStyle: 'outerHTML' });
         }
         say('A note that was waiting has been sent.');
-      } else if (response.status === 422) {
-        // The server refused it (for example, the person chosen is no longer on the list).
-        // Put the words back in the box rather than lose them.
+      } else if (response.status >= 400 && response.status < 500) {
+        // The server refused it (the person chosen is no longer on the list, or this account
+        // can no longer capture here): retrying cannot help, and would hold up the notes
+        // behind it. Put the words back in the box rather than lose them.
         dequeue(note.client_id);
         const box = textBox();
         if (box && !box.value.trim()) {

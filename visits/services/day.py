@@ -137,7 +137,9 @@ def agenda_item_move(*, item: VisitAgendaItem, user: User, direction: str) -> Vi
     if direction not in ("up", "down"):
         raise ValidationError("Move a session up or down.")
     items = _locked_agenda(item.visit_id)
-    index = next(i for i, it in enumerate(items) if it.pk == item.pk)
+    index = next((i for i, it in enumerate(items) if it.pk == item.pk), None)
+    if index is None:
+        raise ValidationError("That session is no longer on the agenda.")
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(items):
         return items[index]
@@ -157,8 +159,12 @@ def agenda_item_add(*, visit: Visit, user: User, title: str, planned_minutes: in
     items = _locked_agenda(visit.pk)
     if after is not None and after.visit_id != visit.pk:
         raise ValidationError("Choose a session of this visit.")
-    position = (next(i for i, it in enumerate(items) if it.pk == after.pk) + 1
-                if after is not None else len(items))
+    position = len(items)
+    if after is not None:
+        found = next((i for i, it in enumerate(items) if it.pk == after.pk), None)
+        if found is None:
+            raise ValidationError("That session is no longer on the agenda.")
+        position = found + 1
     item = VisitAgendaItem.objects.create(visit=visit, order=position + 1,
                                           kind=SessionKind.OTHER, title=title,
                                           planned_minutes=planned_minutes)
@@ -226,11 +232,19 @@ def _start(item: VisitAgendaItem, now) -> bool:
     return True
 
 
+def require_visit_day(visit: Visit) -> None:
+    """The day is run only for a visit that is confirmed (or, to finish capturing, has just
+    happened): not for one still being arranged, cancelled or already reported on."""
+    if visit.status not in (Visit.Status.CONFIRMED, Visit.Status.HAPPENED):
+        raise ValidationError("The visit day can be run only once the visit is confirmed.")
+
+
 @transaction.atomic
 def session_start(*, item: VisitAgendaItem, user: User) -> VisitAgendaItem:
     """Start a session, ending any other that is running. Starting a running session (a double
     click) does nothing; a paused one resumes; an ended one reopens."""
     item = _lock_item(item)
+    require_visit_day(item.visit)
     now = timezone.now()
     for other in _running(item.visit_id, exclude=item.pk):
         _stop(other, now)
@@ -325,6 +339,7 @@ def contribution_add(*, visit: Visit, user: User, kind: str, team: str, role: st
                      session: VisitAgendaItem | None = None) -> tuple[Contribution, bool]:
     """Capture something said. Stored once per (visit, client_id): a note sent again (a retry,
     or the browser's offline queue replaying it) returns the one already stored."""
+    require_visit_day(visit)
     try:
         client_id = uuid.UUID(str(client_id))
     except ValueError:

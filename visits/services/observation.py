@@ -83,8 +83,9 @@ def observation_form_new_version(*, programme: Programme, definition: list[dict]
 
 
 def _check_can_observe(visit: Visit, observer: User) -> None:
-    if visit.status == Visit.Status.CANCELLED:
-        raise ValidationError("This visit was cancelled, so it takes no observations")
+    if visit.status not in (Visit.Status.CONFIRMED, Visit.Status.HAPPENED):
+        raise ValidationError("Observations are taken on the visit day, once the visit is "
+                              "confirmed")
     if not is_observer(observer, visit):
         raise ValidationError("Only members of the visiting team fill in the observation form")
 
@@ -123,7 +124,8 @@ def observation_draft_save(*, visit: Visit, observer: User, raw: dict[str, str])
     response.updated_at = timezone.now()
     response.save()
     if created:
-        log_visit(visit, "observation.started", f"{observer} started the observation form",
+        name = observer.full_name or "An observer"
+        log_visit(visit, "observation.started", f"{name} started the observation form",
                   user=observer, data={"response": response.pk,
                                        "form_version": response.form.version})
     return DraftSaved(response=response, errors=errors, created=created)
@@ -148,7 +150,8 @@ def observation_submit(*, visit: Visit, observer: User) -> ObservationResponse:
     response.submitted_at = timezone.now()
     response.updated_at = response.submitted_at
     response.save(update_fields=["submitted_at", "updated_at"])
-    log_visit(visit, "observation.submitted", f"{observer} submitted their observations",
+    name = observer.full_name or "An observer"
+    log_visit(visit, "observation.submitted", f"{name} submitted their observations",
               user=observer, data={"response": response.pk,
                                    "form_version": response.form.version})
     return response
