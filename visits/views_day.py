@@ -174,9 +174,10 @@ def visit_agenda(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_user(request.user, pk)
     request.programme = visit.programme
     is_core = selectors.is_core_for_visit(request.user, visit)
-    # Whoever opens the agenda first has it copied from the template; the log names only the
-    # core team (for a site member the copy is the system's doing, not theirs).
-    items = services.visit_agenda_ensure(visit=visit, user=request.user if is_core else None)
+    # The core team's first look copies the template onto the visit; a site member's look
+    # only previews it, so reading a page writes nothing.
+    items = (services.visit_agenda_ensure(visit=visit, user=request.user) if is_core
+             else services.visit_agenda_preview(visit))
     at = (datetime.datetime.combine(visit.date or timezone.localdate(), visit.start_time)
           if visit.start_time else None)
     for item in items:

@@ -67,6 +67,21 @@ def agenda_template_default(*, programme: Programme, user: User | None = None) -
     return template
 
 
+def visit_agenda_preview(visit: Visit) -> list[VisitAgendaItem]:
+    """The agenda a site member sees: the visit's own if it has one, else (unsaved) what the
+    programme's template would give it. Reading a page writes nothing."""
+    items = list(visit.agenda.all())
+    if items:
+        return items
+    template = visit.programme.agenda_templates.filter(is_default=True).first()
+    sessions = ([(t.kind, t.title, t.minutes, t.guidance) for t in template.items.all()]
+                if template else
+                [(s.kind, s.title, s.minutes, s.guidance) for s in agenda_default.DEFAULT_AGENDA])
+    return [VisitAgendaItem(visit=visit, order=n, kind=kind, title=title,
+                            planned_minutes=minutes, guidance=guidance)
+            for n, (kind, title, minutes, guidance) in enumerate(sessions, start=1)]
+
+
 @transaction.atomic
 def visit_agenda_ensure(*, visit: Visit, user: User | None = None) -> list[VisitAgendaItem]:
     """The visit's own agenda, copied from the programme's template if it has none yet."""
