@@ -7,6 +7,7 @@ half answered, and visits not yet arranged. Deterministic for a given day.
 
 import datetime
 import random
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -45,6 +46,89 @@ def _with_dates_unchecked(visit: Visit, date: datetime.date) -> None:
     Visit.objects.filter(pk=visit.pk).update(date=date)
 
 
+# What was said on a demo visit day, session by session: (kind, team, role, words).
+SAID = {
+    "introduction": [
+        ("strength", "host", "clinical_lead", "Every new patient is discussed within a week of "
+                                              "referral."),
+        ("opportunity", "host", "mdt_coordinator", "The case list often goes out the evening "
+                                                   "before, so members cannot prepare."),
+    ],
+    "mdt_discussion": [
+        ("strength", "visiting", "cns", "The chair asked the CNS for the patient's wishes on "
+                                        "every case."),
+        ("opportunity", "visiting", "clinical_lead", "Several cases were deferred because the "
+                                                     "pathology was not back."),
+        ("idea", "visiting", "mdt_coordinator", "Our coordinator closes the list at noon the "
+                                                "day before; it cut deferrals by half."),
+    ],
+    "audit_discussion": [
+        ("opportunity", "host", "clinical_lead", "Our active treatment rate is below the "
+                                                 "national figure for older patients."),
+        ("idea", "visiting", "clinical_lead", "A frailty assessment clinic before the MDT "
+                                              "helped us offer treatment to more people."),
+    ],
+    "survey_discussion": [
+        ("strength", "visiting", "cns", "Patients said they always knew how to reach their "
+                                        "nurse specialist."),
+        ("opportunity", "host", "cns", "Fewer patients than nationally felt involved in "
+                                       "decisions about their treatment."),
+    ],
+    "summary": [
+        ("action", "host", "mdt_coordinator", "Close the MDT list at noon the day before, "
+                                              "from next month."),
+    ],
+}
+
+
+def _the_day(visit: Visit, rng: random.Random) -> None:
+    """A finished visit day: what was said, the observations, feedback and focus areas."""
+    from .models import VisitAgendaItem
+    from .services import day, observation
+    from .services.day import visit_agenda_ensure
+
+    visit = Visit.objects.select_related("programme", "facilitator").get(pk=visit.pk)
+    actor = visit.facilitator
+    sessions = {item.kind: item for item in visit_agenda_ensure(visit=visit, user=actor)}
+    started = timezone.now() - datetime.timedelta(hours=6)
+    VisitAgendaItem.objects.filter(visit=visit).update(
+        started_at=started, ended_at=started + datetime.timedelta(hours=5))
+    for kind, points in SAID.items():
+        for n, (what, team, role, words) in enumerate(points):
+            day.contribution_add(visit=visit, user=actor, kind=what, team=team, role=role,
+                                 text=words, session=sessions.get(kind),
+                                 client_id=uuid.UUID(int=visit.pk * 1000 + len(kind) * 10 + n))
+    form = observation.observation_form_current(visit.programme)
+    observers = [a.user for a in visit.attendees.filter(team="visiting")]
+    for observer in observers:
+        raw = {}
+        for section in form.definition:
+            for question in section["questions"]:
+                if question["type"] == "number":
+                    raw[question["key"]] = str(rng.randint(question.get("min", 0),
+                                                           min(question.get("max", 8), 8)))
+                elif question["type"] == "yes_no_partly":
+                    raw[question["key"]] = rng.choice(["yes", "yes", "partly", "no"])
+                elif question["type"] == "rating":
+                    raw[question["key"]] = str(rng.randint(2, 5))
+        observation.observation_draft_save(visit=visit, observer=observer, raw=raw)
+        observation.observation_submit(visit=visit, observer=observer)
+    day.feedback_save(
+        visit=visit, team="visiting", user=actor,
+        strengths="A warm, well-chaired meeting in which every patient's wishes were heard.",
+        opportunities="Close the case list earlier, and chase pathology before the meeting.")
+    day.feedback_save(
+        visit=visit, team="host", user=actor,
+        strengths="We were reassured that our nurse specialists' role is a real strength.",
+        opportunities="We want to look again at how we offer treatment to older patients.")
+    owner = visit.attendees.filter(team="host", role="mdt_coordinator").first()
+    if owner:
+        day.focus_area_add(visit=visit, user=actor, title="Earlier, complete case lists",
+                           description="Close the list at noon the day before and check "
+                                       "pathology is back, to cut deferred discussions.",
+                           owner=owner.user)
+
+
 @transaction.atomic
 def build(programme: Programme, actor: User) -> dict[str, int]:
     rng = random.Random(1997)
@@ -76,6 +160,7 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
             LogisticsTask.objects.filter(visit=visit).update(done_at=timezone.now(),
                                                              done_by=actor)
             services.visit_mark_happened(visit=visit, user=actor)
+            _the_day(visit, rng)
         Visit.objects.filter(pk=first.pk).update(status=Visit.Status.REPORT_SENT)
 
     to_poll_fully: list[Visit] = []

@@ -38,7 +38,10 @@ class ObservationResponse(models.Model):
     """One observer's answers for one visit. A draft until submitted."""
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="observations")
-    form = models.ForeignKey(ObservationForm, on_delete=models.PROTECT, related_name="responses")
+    # RESTRICT, not PROTECT: a form version cannot be deleted while answers use it, but
+    # deleting the whole programme (which takes its visits and answers too) still works.
+    form = models.ForeignKey(ObservationForm, on_delete=models.RESTRICT,
+                             related_name="responses")
     observer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                  related_name="observations")
     answers = models.JSONField(default=dict)
