@@ -1,7 +1,8 @@
 """Sending email, and the development backend that writes it to the console and to files."""
 
 import logging
-from collections.abc import Sequence
+import smtplib
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -47,3 +48,19 @@ class ConsoleAndFileBackend(FileBackend):
     def send_messages(self, email_messages):
         self._console.send_messages(email_messages)
         return super().send_messages(email_messages)
+
+
+def deliver(task, send: Callable[[], None], *, what: str) -> None:
+    """Run an email send inside a bound Celery task with the project's failure policy.
+
+    A recipient the server refuses is logged (by id, never by address: the exception quotes
+    it) and not retried, since retrying cannot help. Any other SMTP or network error is
+    retried with exponential backoff; with acks_late the message is not lost meanwhile.
+    """
+    try:
+        send()
+    except smtplib.SMTPRecipientsRefused:
+        logger.warning("%s: the mail server refused the recipient", what)
+    except OSError as exc:
+        logger.warning("%s: sending failed (%s); will retry", what, type(exc).__name__)
+        raise task.retry(exc=None, countdown=60 * 2 ** task.request.retries) from None

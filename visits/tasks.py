@@ -1,25 +1,16 @@
 """Celery tasks for visits: thin adapters that load by id and call one service."""
 
-import logging
-import smtplib
-
 from celery import shared_task
 
-from . import emails, services
+from ilcop.mail import deliver
 
-logger = logging.getLogger(__name__)
+from . import emails, services
 
 
 @shared_task(bind=True, max_retries=5)
 def send_poll_email(self, invitee_id: int, kind: str) -> None:
-    try:
-        emails.poll_email_send(invitee_id=invitee_id, kind=kind)
-    except smtplib.SMTPRecipientsRefused:
-        logger.warning("poll invitee %s: the mail server refused the recipient", invitee_id)
-    except OSError as exc:
-        logger.warning("poll invitee %s: sending failed (%s); will retry", invitee_id,
-                       type(exc).__name__)
-        raise self.retry(exc=None, countdown=60 * 2 ** self.request.retries) from None
+    deliver(self, lambda: emails.poll_email_send(invitee_id=invitee_id, kind=kind),
+            what=f"poll invitee {invitee_id}")
 
 
 @shared_task
@@ -31,15 +22,9 @@ def send_visit_invitations(visit_id: int, kind: str, sequence: int) -> None:
 
 @shared_task(bind=True, max_retries=5)
 def send_visit_invitation(self, visit_id: int, user_id: int, kind: str, sequence: int) -> None:
-    try:
-        emails.visit_invitation_send(visit_id=visit_id, user_id=user_id, kind=kind,
-                                     sequence=sequence)
-    except smtplib.SMTPRecipientsRefused:
-        logger.warning("visit %s: the mail server refused user %s", visit_id, user_id)
-    except OSError as exc:
-        logger.warning("visit %s user %s: sending failed (%s); will retry", visit_id, user_id,
-                       type(exc).__name__)
-        raise self.retry(exc=None, countdown=60 * 2 ** self.request.retries) from None
+    deliver(self, lambda: emails.visit_invitation_send(
+        visit_id=visit_id, user_id=user_id, kind=kind, sequence=sequence),
+        what=f"visit {visit_id} user {user_id}")
 
 
 @shared_task
