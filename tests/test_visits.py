@@ -442,3 +442,35 @@ def test_a_cancelled_visit_can_be_arranged_again(visits, core, programme):
     [again] = services.visits_create_for_pairing(programme=programme, user=core)
     assert (again.host, again.visitor) == (visits[0].host, visits[0].visitor)
     assert services.visits_create_for_pairing(programme=programme, user=core) == []
+
+
+def test_a_new_facilitator_takes_the_old_ones_place(visits, core, programme, mailoutbox,
+                                                    django_capture_on_commit_callbacks):
+    visit = visits[0]
+    old = visit.facilitator
+    new = CoreTeamMembershipFactory(programme=programme,
+                                    role=CoreTeamMembership.Role.QI_FACILITATOR).user
+    services.visit_choose_date(visit=visit, date=datetime.date(2026, 3, 31), user=core)
+    confirm(visit, core)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.visit_update(visit=visit, user=core, facilitator=new)
+    assert set(visit.attendees.filter(team="facilitator").values_list("user", flat=True)) == {
+        new.pk}
+    sent = {m.to[0]: str(Calendar.from_ical(m.attachments[0][1])["METHOD"])
+            for m in mailoutbox}
+    assert sent == {old.email: "CANCEL", new.email: "REQUEST"}
+
+
+def test_a_new_facilitator_is_asked_on_an_open_poll(visits, core, programme, mailoutbox,
+                                                    django_capture_on_commit_callbacks):
+    visit = visits[0]
+    poll = open_poll(visit, core)
+    old = visit.facilitator
+    new = CoreTeamMembershipFactory(programme=programme,
+                                    role=CoreTeamMembership.Role.QI_FACILITATOR).user
+    with django_capture_on_commit_callbacks(execute=True):
+        services.visit_update(visit=visit, user=core, facilitator=new)
+    assert not poll.invitees.filter(user=old).exists()
+    assert poll.invitees.filter(user=new, team="facilitator").exists()
+    assert [m.to for m in mailoutbox] == [[new.email]]

@@ -175,3 +175,16 @@ def polls_lock(now: datetime.datetime | None = None) -> int:
                           "deadline", user=None)
                 closed += 1
     return closed
+
+
+def poll_token_for_new_invitee(poll: AvailabilityPoll, person: User) -> PollInvitee:
+    """Ask one more person (a new facilitator) on an open poll, and email them their link."""
+    from ..tasks import send_poll_email
+
+    invitee, created = PollInvitee.objects.get_or_create(
+        poll=poll, user=person,
+        defaults={"team": VisitAttendee.Team.FACILITATOR, "role": "facilitator",
+                  "nonce": secrets.token_hex(16)})
+    if created:
+        send_poll_email.delay_on_commit(invitee.pk, "invitation")
+    return invitee

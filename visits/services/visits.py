@@ -104,17 +104,46 @@ def visit_update(*, visit: Visit, user: User, **fields) -> Visit:
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
     if not visit.is_open:
         raise ValidationError("This visit has happened or been cancelled; it cannot change.")
+    previous_facilitator = visit.facilitator
     changed = model_update(instance=visit, data=fields)
     if not changed:
         return visit
     log_visit(visit, "visit.updated", "Changed " + ", ".join(
         str(Visit._meta.get_field(n).verbose_name) for n in changed), user=user,
         data={"fields": changed})
+    if "facilitator" in changed:
+        _hand_over_facilitation(visit, previous_facilitator)
     if visit.status == Visit.Status.CONFIRMED and set(changed) & set(DETAILS):
         visit.sequence += 1
         visit.save(update_fields=["sequence"])
         _send_invitations(visit, "update")
     return visit
+
+
+def _hand_over_facilitation(visit: Visit, previous: User | None) -> None:
+    """A new facilitator takes the old one's place on the poll and the attendance list; on a
+    confirmed visit the old one gets a cancellation and the new one the invitation."""
+    from .polls import poll_token_for_new_invitee
+
+    if previous is not None:
+        removed = visit.attendees.filter(user=previous,
+                                         team=VisitAttendee.Team.FACILITATOR).delete()[0]
+        if removed and visit.status == Visit.Status.CONFIRMED:
+            _send_invitations(visit, "removed", user_id=previous.pk)
+        if hasattr(visit, "poll"):
+            visit.poll.invitees.filter(user=previous,
+                                       team=VisitAttendee.Team.FACILITATOR).delete()
+    new = visit.facilitator
+    if new is None:
+        return
+    if hasattr(visit, "poll") and visit.poll.is_open:
+        poll_token_for_new_invitee(visit.poll, new)
+    if visit.status in (Visit.Status.DATE_AGREED, Visit.Status.CONFIRMED):
+        _attendee, created = VisitAttendee.objects.get_or_create(
+            visit=visit, user=new,
+            defaults={"team": VisitAttendee.Team.FACILITATOR, "role": "facilitator"})
+        if created and visit.status == Visit.Status.CONFIRMED:
+            _send_invitations(visit, "request", user_id=new.pk)
 
 
 def _send_invitations(visit: Visit, kind: str, user_id: int | None = None) -> None:
