@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.views import act_then_redirect
 from programmes import selectors as programme_selectors
 from programmes.models import Enrolment, Pairing, Site, SiteMembership
 
@@ -22,13 +23,7 @@ from .models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAtt
 
 
 def _done(request: HttpRequest, action, success: str, url: str) -> HttpResponse:
-    try:
-        action()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, success)
-    return redirect(url)
+    return act_then_redirect(request, action, success=success, to=url)
 
 
 @login_required

@@ -7,7 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+
+from ilcop.views import act_then_redirect
 
 from .. import selectors, services
 from ..forms import (
@@ -185,13 +188,8 @@ def _pair(request: HttpRequest, pk: int, pair_pk: int) -> tuple:
 
 
 def _act(request: HttpRequest, programme, action, success: str) -> HttpResponse:
-    try:
-        action()
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    else:
-        messages.success(request, success)
-    return redirect("programmes:pairing", programme.pk)
+    return act_then_redirect(request, action, success=success,
+                             to=reverse("programmes:pairing", args=[programme.pk]))
 
 
 @login_required
