@@ -247,14 +247,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "ilcop.logging.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "ilcop.logging.RedactSecretsFilter"},
+                "svg_styles": {"()": "ilcop.logging.QuietSvgStylesFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["redact"]}},
+                             "filters": ["redact"]},
+                 "weasyprint": {"class": "logging.StreamHandler", "formatter": "plain",
+                                "filters": ["svg_styles"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Request paths are logged here; route them through the redacting handler.
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # WeasyPrint narrates every step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING", "handlers": ["weasyprint"], "propagate": False},
+        "fontTools": {"level": "WARNING"},
     },
 }

@@ -369,12 +369,13 @@ def _outside(box, bounds) -> float:
     return (box[2] - box[0]) * (box[3] - box[1]) - _overlap(box, bounds)
 
 
-def _marker(label: str, face: str, edge: str, size: float, width: float) -> Line2D:
+def _marker(label: str, face: str, edge: str, size: float, width: float,
+            shape: str = "o") -> Line2D:
     return Line2D(
         [],
         [],
         linestyle="none",
-        marker="o",
+        marker=shape,
         markersize=size,
         markerfacecolor=face,
         markeredgecolor=edge,
@@ -503,3 +504,67 @@ def _finish_svg(svg: str, *, chart_id: str, title: str, description: str) -> str
         f'\n <desc id="{chart_id}-desc">{escape(description)}</desc>'
     )
     return root + accessible + svg[root_end:]
+
+
+# --- Survey results ------------------------------------------------------------------------------
+
+
+def survey_chart_svg(
+    rows: list[tuple[str, float, tuple[float, float], float | None]],
+    *,
+    title: str,
+    chart_id: str,
+) -> str:
+    """Percentage positive for each question: the team's figure as a dot with its 95%
+    confidence interval as a line, and the programme-wide figure as a hollow diamond.
+
+    ``rows`` are (question label, proportion, (low, high), programme proportion or None), in
+    the order the questions are asked. Suppressed questions are left out by the caller.
+    """
+    chart_id = _chart_id(chart_id)
+    parts = [f"Percentage of patients answering positively, for {len(rows)} questions, "
+             "with 95% confidence intervals."]
+    for label, proportion, (low, high), programme in rows:
+        text = (f"{label}: {_percent(proportion, 0)} (95% confidence interval "
+                f"{_percent(low, 0)} to {_percent(high, 0)})")
+        if programme is not None:
+            text += f", programme {_percent(programme, 0)}"
+        parts.append(text + ".")
+    height = 1.2 + 0.55 * max(len(rows), 1)
+    with _DRAWING, matplotlib.rc_context(_RC):
+        figure = Figure(figsize=(WIDTH_INCHES, height), facecolor=NHS_WHITE)
+        axes = figure.add_axes((0.36, 0.9 / height, 0.6, 1 - 1.35 / height))
+        positions = list(range(len(rows)))[::-1]
+        for y, (_label, proportion, (low, high), programme) in zip(positions, rows, strict=True):
+            axes.plot([low, high], [y, y], color=NHS_BLUE, linewidth=2.5, zorder=3)
+            axes.scatter([proportion], [y], s=70, color=NHS_BLUE, edgecolors=NHS_BLACK,
+                         linewidths=1.2, zorder=4)
+            if programme is not None:
+                axes.scatter([programme], [y], s=70, marker="D", facecolors=NHS_WHITE,
+                             edgecolors=NHS_BLACK, linewidths=1.6, zorder=5)
+        axes.set_yticks(positions, ["\n".join(textwrap.wrap(r[0], 38)) for r in rows],
+                        fontsize=11)
+        axes.set_xlim(0, 1)
+        axes.set_ylim(-0.7, len(rows) - 0.3)
+        axes.xaxis.set_major_formatter(FuncFormatter(_percent_tick))
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        axes.grid(axis="x", color=NHS_PALE_GREY, linewidth=1, zorder=0)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.set_xlabel("Answered positively", labelpad=4)
+        figure.legend(
+            handles=[
+                Line2D([], [], color=NHS_BLUE, linewidth=2.5, marker="o", markersize=8,
+                       markeredgecolor=NHS_BLACK, label="This team, with 95% confidence "
+                                                        "interval"),
+                _marker("Whole programme", NHS_WHITE, NHS_BLACK, 8, 1.6, shape="D"),
+            ],
+            loc="upper left", bbox_to_anchor=(0.01, 1.0), ncol=2, frameon=False,
+        )
+        buffer = io.StringIO()
+        FigureCanvasSVG(figure).print_svg(
+            buffer, metadata={"Date": None, "Creator": None, "Format": None, "Type": None}
+        )
+    return _finish_svg(buffer.getvalue(), chart_id=chart_id, title=title,
+                       description=" ".join(parts))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import allocation, audit, home, programmes, sites, team
+from .views import allocation, audit, home, programmes, sites, survey, team
 
 app_name = "programmes"
 
@@ -45,7 +45,27 @@ urlpatterns = [
          name="pairing_confirm"),
     path("programmes/<pk:pk>/pairing/reopen/", allocation.pairing_reopen,
          name="pairing_reopen"),
+    path("programmes/<pk:pk>/survey/", survey.survey_manage, name="survey_manage"),
+    path("programmes/<pk:pk>/survey/create/", survey.survey_create, name="survey_create"),
+    path("programmes/<pk:pk>/survey/edit/", survey.survey_edit, name="survey_edit"),
+    path("programmes/<pk:pk>/survey/questions/add/", survey.survey_question_edit,
+         name="survey_question_add"),
+    path("programmes/<pk:pk>/survey/questions/<pk:question_pk>/edit/",
+         survey.survey_question_edit, name="survey_question_edit"),
     path("sites/<pk:pk>/", sites.site_detail, name="site_detail"),
+    path("sites/<pk:pk>/survey/", survey.site_survey, name="site_survey"),
+    path("sites/<pk:pk>/survey/poster.pdf", survey.site_survey_poster, name="site_survey_poster"),
+    path("sites/<pk:pk>/survey/paper-form.pdf", survey.site_survey_paper,
+         name="site_survey_paper"),
+    path("sites/<pk:pk>/survey/enter/", survey.site_survey_enter, name="site_survey_enter"),
+    path("sites/<pk:pk>/survey/import/", survey.site_survey_import, name="site_survey_import"),
+    path("sites/<pk:pk>/survey/import/template.csv", survey.site_survey_template,
+         name="site_survey_template"),
+    path("sites/<pk:pk>/survey/comments/<pk:answer_pk>/", survey.survey_comment_review,
+         name="survey_comment_review"),
+    # The public survey: answered by patients without an account.
+    path("survey/<slug:code>/", survey.survey_answer, name="survey_answer"),
+    path("survey/<slug:code>/thanks/", survey.survey_thanks, name="survey_thanks"),
     path("sites/<pk:pk>/data/", audit.site_data, name="site_data"),
     path("sites/<pk:pk>/edit/", sites.site_edit, name="site_edit"),
     path("sites/<pk:pk>/team/invite/", team.site_team_invite, name="site_team_invite"),

@@ -5,12 +5,15 @@ lead of another site in the same programme, the core team of another programme, 
 and an anonymous visitor.
 """
 
+import uuid
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
 
 from ilcop.models import User
 from programmes.models import Enrolment, Indicator, Invitation, Randomisation, SiteMembership
+from programmes.services import survey as survey_services
 from visits.models import Visit
 
 from .factories import SiteMembershipFactory
@@ -67,6 +70,29 @@ PAGES = [
     ("visit schedule", "/programmes/{programme}/visits/schedule/", programme_only()),
     ("logistics", "/programmes/{programme}/logistics/", programme_only()),
     ("site edit", "/sites/{site}/edit/", programme_only(lead=403, cns=403)),
+    ("survey", "/programmes/{programme}/survey/", programme_only()),
+    ("survey settings", "/programmes/{programme}/survey/edit/", programme_only()),
+    # A patient has answered (see world), so the core team is sent back: questions are locked.
+    ("survey question add", "/programmes/{programme}/survey/questions/add/",
+     programme_only(core=302)),
+    ("survey question edit", "/programmes/{programme}/survey/questions/{question}/edit/",
+     programme_only(core=302)),
+    ("site survey", "/sites/{site}/survey/", programme_only(lead=200, cns=200)),
+    ("survey poster", "/sites/{site}/survey/poster.pdf", programme_only(lead=200, cns=200)),
+    ("survey paper form", "/sites/{site}/survey/paper-form.pdf",
+     programme_only(lead=200, cns=200)),
+    ("survey paper entry", "/sites/{site}/survey/enter/", programme_only(lead=200, cns=200)),
+    ("survey import", "/sites/{site}/survey/import/", programme_only(lead=200, cns=200)),
+    ("survey import template", "/sites/{site}/survey/import/template.csv",
+     programme_only(lead=200, cns=200)),
+    # The patient's own words are the core team's alone.
+    ("survey comment review", "/sites/{site}/survey/comments/{comment}/",
+     programme_only(lead=403, cns=403)),
+    # The visiting team (other_lead) reads the pack only once it is marked ready.
+    ("data pack", "/visits/{visit}/data-pack/", programme_only(lead=200, cns=200,
+                                                               other_lead=200)),
+    ("data pack pdf", "/visits/{visit}/data-pack.pdf", programme_only(lead=200, cns=200,
+                                                                      other_lead=409)),
     ("site team invite", "/sites/{site}/team/invite/", programme_only(lead=200, cns=403)),
     ("site member remove", "/sites/{site}/team/{membership}/remove/",
      programme_only(lead=200, cns=403)),
@@ -79,6 +105,7 @@ POSTS = [
      programme_only(lead=302, cns=404)),
     ("core invitation withdraw", "/invitations/{core_invitation}/withdraw/", programme_only()),
     ("eligibility check", "/programmes/{programme}/eligibility/", programme_only()),
+    ("survey create", "/programmes/{programme}/survey/create/", programme_only()),
     ("randomisation confirm", "/programmes/{programme}/randomisation/{randomisation}/confirm/",
      programme_only()),
 ]
@@ -102,12 +129,19 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
     visit = Visit.objects.create(programme=programme, host=site, visitor=other_site)
     randomisation = Randomisation.objects.create(programme=programme, seed=1,
                                                  intervention_count=0, allocation={})
+    survey = survey_services.survey_create(programme=programme, user=core)
+    comment_question = survey.questions.get(code="IMPROVE")
+    response, _ = survey_services.response_submit(
+        collection=survey_services.collection_for(survey=survey, site=site),
+        answers={comment_question.pk: "More parking"}, submission_key=uuid.uuid4(),
+        mode="online")
     return {
         "ids": {
             "indicator": indicator.pk, "randomisation": randomisation.pk, "visit": visit.pk,
             "programme": programme.pk, "site": site.pk, "enrolment": enrolment.pk,
             "membership": member.pk, "site_invitation": site_invitation.pk,
             "core_invitation": core_invitation.pk,
+            "question": comment_question.pk, "comment": response.answers.get().pk,
         },
         "people": {
             "core": core, "lead": lead, "cns": cns, "other_lead": other_lead,

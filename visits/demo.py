@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ilcop.models import ActivityLog, User
+from programmes import demo_survey
 from programmes.models import Programme
 
 from . import services
@@ -165,7 +166,9 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
 
     to_poll_fully: list[Visit] = []
 
+    upcoming: list[Visit] = []
     for weeks_ahead, (first, second) in zip((2, 4, 7), take(CONFIRMED_PAIRS), strict=True):
+        upcoming.append(first)
         to_poll_fully.append(second)
         date = _mdt_day_from(first, today + datetime.timedelta(weeks=weeks_ahead))
         services.visit_choose_date(visit=first, date=date, user=actor)
@@ -210,6 +213,15 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
         to_poll_fully += [first, second]
     for visit in to_poll_fully:
         poll(visit, share=1.0)
+
+    # The next visit's data pack is checked and ready (two weeks before, as the programme
+    # asks); its host has just four survey responses, and the one after that two, so the
+    # demo shows both small-numbers warnings.
+    demo_survey.build(programme, actor, low_site=upcoming[0].host,
+                      suppressed_site=upcoming[1].host)
+    data_pack = upcoming[0].tasks.get(kind=LogisticsTask.Kind.DATA_PACK)
+    if data_pack.done_at is None:
+        services.task_complete(task=data_pack, user=actor)
 
     # Date the log within the day the demo was built, so a rebuild the same day matches.
     ActivityLog.objects.filter(id__gt=first_entry).update(

@@ -9,7 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from ilcop.models import User
-from programmes.models import Programme
+from programmes.models import Programme, Survey
+from programmes.selectors import is_site_member, site_profile, site_team
+from programmes.selectors.survey import survey_comments, survey_results
 
 from .calendar import Quorum, date_quorum
 from .models import AvailabilityPoll, LogisticsTask, PollAnswer, PollInvitee, Visit
@@ -93,3 +95,51 @@ def outstanding_tasks(programme: Programme) -> list[LogisticsTask]:
     for task in tasks:
         task.overdue = task.due is not None and task.due < today
     return sorted(tasks, key=lambda t: (t.due or datetime.date.max, t.pk))
+
+
+@dataclass
+class DataPack:
+    """What the visiting team reads before a visit: the host's MDT profile, audit figures and
+    patient survey. Assembled when asked for, so it is never staler than its sources; each
+    figure carries its own source, period, denominator and age."""
+
+    visit: Visit
+    team: list
+    figures: list
+    survey: object  # programmes.models.Survey or None
+    survey_results: object  # programmes.selectors.survey.SurveyResults or None
+    comments: list
+    ready_task: LogisticsTask | None
+    assembled_at: datetime.datetime
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready_task is not None and self.ready_task.done_at is not None
+
+
+def data_pack(visit: Visit) -> DataPack:
+    survey = Survey.objects.filter(programme=visit.programme).first()
+    return DataPack(
+        visit=visit,
+        team=list(site_team(visit.host)),
+        figures=site_profile(visit.host, visit.programme),
+        survey=survey,
+        survey_results=survey_results(survey, visit.host) if survey else None,
+        # The pack is read by the visiting team, so even the core team sees the comments as
+        # shared, never as written.
+        comments=survey_comments(survey, visit.host, include_unreviewed=False) if survey else [],
+        ready_task=visit.tasks.filter(kind=LogisticsTask.Kind.DATA_PACK)
+        .select_related("done_by").first(),
+        assembled_at=timezone.now(),
+    )
+
+
+def may_read_data_pack(user: User, visit: Visit, *, is_core: bool) -> bool:
+    """The core team and the host team may read the pack as it is being prepared; the
+    visiting team once the core team has marked it ready."""
+    if is_core:
+        return True
+    if is_site_member(user, visit.host):
+        return True
+    return visit.tasks.filter(kind=LogisticsTask.Kind.DATA_PACK,
+                              done_at__isnull=False).exists()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_day, urls_observation, views
+from . import urls_day, urls_observation, views, views_data_pack
 
 app_name = "visits"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("visits/<pk:pk>/attendees/<pk:attendee_pk>/remove/", views.attendee_remove,
          name="attendee_remove"),
     path("visits/<pk:pk>/tasks/<pk:task_pk>/", views.task_toggle, name="task_toggle"),
+    path("visits/<pk:pk>/data-pack/", views_data_pack.data_pack, name="data_pack"),
+    path("visits/<pk:pk>/data-pack.pdf", views_data_pack.data_pack_pdf, name="data_pack_pdf"),
     path("availability/<str:token>/", views.poll_answer, name="poll_answer"),
     *urls_day.urlpatterns,
     *urls_observation.urlpatterns,

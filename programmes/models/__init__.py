@@ -16,6 +16,7 @@ from .core import (
     Weekday,
 )
 from .pairing import Pair, Pairing, PairingConflict, Randomisation
+from .survey import Survey, SurveyAnswer, SurveyCollection, SurveyQuestion, SurveyResponse
 
 __all__ = [
     "MAX_ANNUAL_NEW_PATIENTS",
@@ -35,5 +36,10 @@ __all__ = [
     "SiteMembership",
     "SiteMembershipQuerySet",
     "Specialty",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyCollection",
+    "SurveyQuestion",
+    "SurveyResponse",
     "Weekday",
 ]

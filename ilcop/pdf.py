@@ -1,0 +1,63 @@
+"""PDFs drawn by WeasyPrint from Django templates.
+
+A PDF is rendered from the same kind of template as a page, with a print stylesheet. It must
+never reach the network: many NHS networks cannot, and a document should not change with what
+a remote server returns. So the only URLs a template may use are static files, which are read
+from disk; anything else is refused (and WeasyPrint leaves it out).
+"""
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+# Relative URLs in a template ("/static/css/pdf.css") resolve against this made-up origin,
+# which the fetcher below recognises; nothing is ever requested from it.
+BASE_URL = "https://pdf.invalid/"
+
+
+class StaticFilesOnly(URLFetcher):
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}/" != BASE_URL:
+            raise ValueError("PDFs use local static files only")
+        path = unquote(parts.path)
+        if not path.startswith(settings.STATIC_URL):
+            raise ValueError("PDFs use local static files only")
+        name = path.removeprefix(settings.STATIC_URL)
+        found = finders.find(name) or _collected(name)
+        if not found:
+            raise ValueError(f"No static file {name}")
+        content_type = mimetypes.guess_type(found)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, Path(found).read_bytes(),
+                                  {"Content-Type": content_type})
+
+
+def _collected(name: str) -> str | None:
+    """A file in STATIC_ROOT, where collectstatic writes the hashed names production uses."""
+    if not settings.STATIC_ROOT:
+        return None
+    root = Path(settings.STATIC_ROOT).resolve()
+    candidate = (root / name).resolve()
+    if root in candidate.parents and candidate.is_file():
+        return str(candidate)
+    return None
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    html = render_to_string(template, context)
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
+
+
+def pdf_response(template: str, context: dict, *, filename: str) -> HttpResponse:
+    response = HttpResponse(render_pdf(template, context), content_type="application/pdf")
+    name = slugify(filename) or "document"
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response

@@ -1,0 +1,37 @@
+"""PDFs never reach the network: only static files, read from disk."""
+
+import pytest
+from weasyprint import HTML
+
+from ilcop.pdf import BASE_URL, StaticFilesOnly, render_pdf
+
+
+def test_static_files_are_read_from_disk():
+    response = StaticFilesOnly().fetch(BASE_URL + "static/css/pdf.css")
+    assert b"@page" in response.read()
+    assert response.content_type == "text/css"
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/static/css/pdf.css",
+    "http://169.254.169.254/latest/meta-data/",
+    "file:///etc/passwd",
+    BASE_URL + "media/anything.png",
+    BASE_URL + "static/../../etc/passwd",
+    BASE_URL + "static/no-such-file.css",
+])
+def test_anything_else_is_refused(url):
+    with pytest.raises(Exception):  # noqa: B017 - WeasyPrint catches any exception as "not loaded"
+        StaticFilesOnly().fetch(url)
+
+
+def test_a_template_that_points_at_the_network_still_renders(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the PDF renderer tried to use the network")
+
+    monkeypatch.setattr("urllib.request.OpenerDirector.open", no_network)
+    html = ('<link rel="stylesheet" href="https://cdn.example/x.css">'
+            '<img src="http://example.com/tracker.png" alt=""><p>Hello</p>')
+    pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
+    assert pdf.startswith(b"%PDF")
+    assert render_pdf("pdf/base.html", {}).startswith(b"%PDF")
