@@ -9,6 +9,7 @@ register_converter(PrimaryKeyConverter, "pk")
 urlpatterns = [
     path("", include("programmes.urls")),
     path("", include("visits.urls")),
+    path("", include("qips.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,7 +14,9 @@ from django.test import Client
 from ilcop.models import User
 from programmes.models import Enrolment, Indicator, Invitation, Randomisation, SiteMembership
 from programmes.services import survey as survey_services
-from visits.models import Visit
+from qips.models import Measure, ReviewComment
+from qips.services import plans as plan_services
+from visits.models import FocusArea, Visit
 
 from .factories import SiteMembershipFactory
 
@@ -93,6 +95,24 @@ PAGES = [
                                                                other_lead=200)),
     ("data pack pdf", "/visits/{visit}/data-pack.pdf", programme_only(lead=200, cns=200,
                                                                       other_lead=409)),
+    # Quality improvement plans: the site team writes; the core team reads and reviews.
+    ("site plans", "/sites/{site}/qips/", programme_only(lead=200, cns=200)),
+    ("plan", "/qips/{plan}/", programme_only(lead=200, cns=200)),
+    ("plan edit", "/qips/{plan}/edit/", programme_only(core=403, lead=200, cns=200)),
+    ("plan pdf", "/qips/{plan}/report.pdf", programme_only(lead=200, cns=200)),
+    ("plan measure data", "/qips/{plan}/measures/{measure}/data/",
+     programme_only(lead=200, cns=200)),
+    ("plan driver add", "/qips/{plan}/drivers/add/", programme_only(core=403, lead=200,
+                                                                   cns=200)),
+    ("plan measure edit", "/qips/{plan}/measures/{measure}/edit/",
+     programme_only(core=403, lead=200, cns=200)),
+    ("plan progress update", "/qips/{plan}/progress/", programme_only(core=403, lead=200,
+                                                                     cns=200)),
+    ("plan comment answer", "/qips/{plan}/comments/{review_comment}/answer/",
+     programme_only(core=403, lead=200, cns=200)),
+    ("programme plans", "/programmes/{programme}/qips/", programme_only()),
+    ("plan library", "/programmes/{programme}/library/",
+     programme_only(lead=200, cns=200, other_lead=200)),
     ("site team invite", "/sites/{site}/team/invite/", programme_only(lead=200, cns=403)),
     ("site member remove", "/sites/{site}/team/{membership}/remove/",
      programme_only(lead=200, cns=403)),
@@ -106,6 +126,14 @@ POSTS = [
     ("core invitation withdraw", "/invitations/{core_invitation}/withdraw/", programme_only()),
     ("eligibility check", "/programmes/{programme}/eligibility/", programme_only()),
     ("survey create", "/programmes/{programme}/survey/create/", programme_only()),
+    ("plan start", "/sites/{site}/qips/new/", programme_only(core=403, lead=200, cns=200)),
+    ("plan from focus area", "/focus-areas/{focus_area}/qip/",
+     programme_only(core=404, lead=200, cns=200)),
+    ("plan submit", "/qips/{plan}/move/submit/", programme_only(lead=200, cns=200)),
+    ("plan review comment", "/qips/{plan}/comments/", programme_only(lead=403, cns=403)),
+    ("plan support", "/qips/{plan}/support/", programme_only(lead=403, cns=403)),
+    ("plan measure remove", "/qips/{plan}/measures/{measure}/remove/",
+     programme_only(core=403, lead=200, cns=200)),
     ("randomisation confirm", "/programmes/{programme}/randomisation/{randomisation}/confirm/",
      programme_only()),
 ]
@@ -135,8 +163,16 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
         collection=survey_services.collection_for(survey=survey, site=site),
         answers={comment_question.pk: "More parking"}, submission_key=uuid.uuid4(),
         mode="online")
+    focus_area = FocusArea.objects.create(visit=visit, title="Faster diagnosis")
+    plan = plan_services.plan_create(programme=programme, site=site, user=lead, title="Plan")
+    measure = Measure.objects.create(plan=plan, kind="outcome", name="M", numerator="n",
+                                     data_source="log", direction="increase")
+    review_comment = ReviewComment.objects.create(plan=plan, field="aim", text="Sharper",
+                                                  author=core)
     return {
         "ids": {
+            "focus_area": focus_area.pk, "plan": plan.pk, "measure": measure.pk,
+            "review_comment": review_comment.pk,
             "indicator": indicator.pk, "randomisation": randomisation.pk, "visit": visit.pk,
             "programme": programme.pk, "site": site.pk, "enrolment": enrolment.pk,
             "membership": member.pk, "site_invitation": site_invitation.pk,

@@ -452,7 +452,9 @@ def _render_summary(request: HttpRequest, visit: Visit, *, feedback_forms=None,
     return render(request, "visits/day/summary.html", {
         "visit": visit, "is_core": is_core, "sessions": sessions, "later": later,
         "feedback_blocks": blocks,
-        "focus_areas": visit.focus_areas.select_related("owner"),
+        # "qips": the plans started from each area (the qips app's reverse relation).
+        "focus_areas": visit.focus_areas.select_related("owner").prefetch_related("qips"),
+        "can_start_plan": TeamFeedback.Team.HOST in teams,
         "focus_form": focus_form if can_add_focus else None,
         "can_remove_focus": is_core,
         "form": error_form,

@@ -24,6 +24,7 @@ from .core import (
     site_enrolments_for,
     site_for_user,
     site_team,
+    visible_programmes,
     visible_sites,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "site_for_user",
     "site_profile",
     "site_team",
+    "visible_programmes",
     "visible_sites",
 ]

@@ -1,0 +1,231 @@
+"""Forms for plans and their parts. Labels and hints carry the guidance the ILCOP teams
+asked for; worked examples sit beside the fields in the templates."""
+
+import datetime
+
+from django import forms
+
+from ilcop.forms import PlainErrorMessagesMixin
+from programmes.forms import DATE_WIDGET, SiteImportForm
+
+from .models import (
+    Barrier,
+    Driver,
+    Measure,
+    MeasureRebase,
+    Milestone,
+    PdsaCycle,
+    PlanRole,
+    ProgressUpdate,
+    QualityImprovementPlan,
+    ReviewComment,
+    SupportRecord,
+)
+
+
+class NewPlanForm(PlainErrorMessagesMixin, forms.Form):
+    title = forms.CharField(label="Title of the plan", max_length=200,
+                            help_text="A few words a colleague would recognise, such as "
+                                      "“Telling patients their diagnosis with a CNS present”")
+
+
+class PlanForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = QualityImprovementPlan
+        fields = ["title", "problem_statement", "indicators", "survey_questions",
+                  "evidence_notes", "aim_what", "aim_how_much", "aim_for_whom", "aim_by_when",
+                  "category", "sustainability_plan", "reporting_owner", "share_with_partner",
+                  "share_with_programme", "results_summary", "lessons_learned"]
+        widgets = {
+            "problem_statement": forms.Textarea(attrs={"rows": 5}),
+            "evidence_notes": forms.Textarea(attrs={"rows": 3}),
+            "sustainability_plan": forms.Textarea(attrs={"rows": 4}),
+            "results_summary": forms.Textarea(attrs={"rows": 4}),
+            "lessons_learned": forms.Textarea(attrs={"rows": 4}),
+            "aim_by_when": DATE_WIDGET,
+            "indicators": forms.CheckboxSelectMultiple,
+            "survey_questions": forms.CheckboxSelectMultiple,
+            "category": forms.RadioSelect,
+        }
+        help_texts = {
+            "aim_what": "For example, “the share of patients told their diagnosis with a "
+                        "lung cancer nurse specialist present”",
+            "aim_how_much": "A number: for example, “from 55% to 85%”",
+            "aim_for_whom": "For example, “patients diagnosed with lung cancer at our trust”",
+            "aim_by_when": "A date within the plan's 16 months",
+            "category": "A quick fix is done within weeks; beyond local resources needs "
+                        "help from outside the team, such as the trust board or the cancer "
+                        "alliance",
+            "reporting_owner": "They get the monthly reminder",
+            "results_summary": "Fill in as results come in, and at the end",
+        }
+
+    def __init__(self, *args, plan: QualityImprovementPlan, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["indicators"].queryset = plan.programme.indicators.all()
+        self.fields["survey_questions"].queryset = (
+            plan.programme.survey.questions.filter(kind="rating")
+            if hasattr(plan.programme, "survey") else
+            self.fields["survey_questions"].queryset.none())
+        self.fields["survey_questions"].label_from_instance = lambda q: q.text
+        self.fields["reporting_owner"].queryset = people
+        self.fields["reporting_owner"].label_from_instance = lambda u: u.full_name or u.email
+        self.fields["category"].required = False
+
+
+class DriverForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = Driver
+        fields = ["parent", "kind", "text"]
+        widgets = {"kind": forms.RadioSelect}
+        labels = {"parent": "Under", "text": "Wording"}
+
+    def __init__(self, *args, plan: QualityImprovementPlan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = plan.drivers.exclude(kind=Driver.Kind.CHANGE_IDEA)
+        self.fields["parent"].required = False
+        self.fields["parent"].empty_label = "The aim (for a primary driver)"
+        self.fields["parent"].label_from_instance = (
+            lambda d: f"{d.get_kind_display()}: {d.text}")
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, parent = cleaned.get("kind"), cleaned.get("parent")
+        expected = {Driver.Kind.PRIMARY: None, Driver.Kind.SECONDARY: Driver.Kind.PRIMARY,
+                    Driver.Kind.CHANGE_IDEA: Driver.Kind.SECONDARY}
+        if kind and (parent.kind if parent else None) != expected[kind]:
+            where = {Driver.Kind.PRIMARY: "directly under the aim",
+                     Driver.Kind.SECONDARY: "under a primary driver",
+                     Driver.Kind.CHANGE_IDEA: "under a secondary driver"}[kind]
+            self.add_error("parent", f"A {Driver.Kind(kind).label.lower()} goes {where}")
+        return cleaned
+
+
+class RoleForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = PlanRole
+        fields = ["person", "job_title", "responsibility", "due_on", "permanent_staff",
+                  "owns_sustainability"]
+        widgets = {"due_on": DATE_WIDGET}
+
+
+class MilestoneForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = Milestone
+        fields = ["title", "due_on", "done_on"]
+        widgets = {"due_on": DATE_WIDGET, "done_on": DATE_WIDGET}
+
+
+class BarrierForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = Barrier
+        fields = ["kind", "description", "raised_on", "owner", "help_needed", "status"]
+        widgets = {"raised_on": DATE_WIDGET, "description": forms.Textarea(attrs={"rows": 3}),
+                   "help_needed": forms.Textarea(attrs={"rows": 3}),
+                   "status": forms.RadioSelect}
+
+
+class MeasureForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = Measure
+        fields = ["kind", "name", "numerator", "denominator", "frequency", "data_source",
+                  "direction", "baseline", "target", "chart", "baseline_points"]
+        widgets = {"kind": forms.RadioSelect, "direction": forms.RadioSelect,
+                   "chart": forms.RadioSelect}
+        help_texts = {
+            "kind": "Outcome: what matters to patients. Process: whether the change is being "
+                    "done. Balancing: what might get worse elsewhere",
+            "chart": "A run chart works from the first few points. An XmR chart needs about "
+                     "12 points before its limits mean much",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("denominator"):
+            for name in ("baseline", "target"):
+                value = cleaned.get(name)
+                if value is not None and not 0 <= value <= 100:
+                    self.add_error(name, "A percentage must be between 0 and 100")
+        return cleaned
+
+
+class MeasurementPasteForm(PlainErrorMessagesMixin, forms.Form):
+    rows = forms.CharField(label="Paste rows from a spreadsheet",
+                           widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}))
+
+
+class MeasurementImportForm(SiteImportForm):
+    file = forms.FileField(label="Upload a CSV file or Excel workbook",
+                           help_text="The first row must be the column names.")
+
+
+class RebaseForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = MeasureRebase
+        fields = ["starts_on", "reason"]
+        widgets = {"starts_on": DATE_WIDGET}
+        labels = {"starts_on": "New limits from", "reason": "What changed"}
+
+
+class PdsaForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = PdsaCycle
+        fields = ["change_idea", "follows", "title", "question", "prediction", "who", "what",
+                  "when", "where", "data_to_collect", "started_on", "what_happened",
+                  "results", "decision", "decision_reason"]
+        widgets = {f: forms.Textarea(attrs={"rows": 3}) for f in (
+            "question", "prediction", "what", "data_to_collect", "what_happened", "results",
+            "decision_reason")} | {"started_on": DATE_WIDGET, "decision": forms.RadioSelect}
+        help_texts = {
+            "prediction": "Write it before you start. For example, “at least 8 of the next 10 "
+                          "patients will have a CNS with them when told”",
+            "follows": "If this test follows from an earlier cycle's Act",
+        }
+
+    def __init__(self, *args, plan: QualityImprovementPlan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["change_idea"].queryset = plan.drivers.filter(
+            kind=Driver.Kind.CHANGE_IDEA)
+        self.fields["follows"].queryset = plan.pdsa_cycles.exclude(pk=self.instance.pk)
+        self.fields["follows"].required = False
+        self.fields["decision"].required = False
+
+
+class ProgressUpdateForm(PlainErrorMessagesMixin, forms.ModelForm):
+    month = forms.DateField(label="Month", widget=forms.DateInput(attrs={"type": "month"}),
+                            input_formats=["%Y-%m", "%Y-%m-%d"])
+
+    class Meta:
+        model = ProgressUpdate
+        fields = ["month", "done", "new_data", "barriers", "help_needed", "rag"]
+        widgets = {f: forms.Textarea(attrs={"rows": 3}) for f in (
+            "done", "new_data", "barriers", "help_needed")} | {"rag": forms.RadioSelect}
+
+    def clean_month(self):
+        month = self.cleaned_data["month"].replace(day=1)
+        if month > datetime.date.today():  # noqa: DTZ011 - a calendar month
+            raise forms.ValidationError("The month cannot be in the future")
+        return month
+
+
+class ReviewCommentForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = ReviewComment
+        fields = ["field", "text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+
+
+class CommentResponseForm(PlainErrorMessagesMixin, forms.Form):
+    response = forms.CharField(label="Your answer", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TransitionForm(forms.Form):
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SupportForm(PlainErrorMessagesMixin, forms.ModelForm):
+    class Meta:
+        model = SupportRecord
+        fields = ["kind", "given_on", "notes"]
+        widgets = {"given_on": DATE_WIDGET, "kind": forms.RadioSelect,
+                   "notes": forms.Textarea(attrs={"rows": 3})}

@@ -1,0 +1,1 @@
+"""Every write to plans, their parts and their data: typed, atomic and logged."""

@@ -1,0 +1,223 @@
+"""Quality improvement plans: from a visit's focus area, through review, to PDSA cycles and
+charts."""
+
+import datetime
+
+import pytest
+
+from ilcop.models import ActivityLog
+from qips.models import Driver, Measure, Measurement, PdsaCycle, QualityImprovementPlan
+from qips.services import parts as part_services
+from qips.services import plans as services
+from visits.models import FocusArea, Visit
+
+
+@pytest.fixture
+def visit(programme, site, other_site):
+    return Visit.objects.create(programme=programme, host=site, visitor=other_site,
+                                status=Visit.Status.HAPPENED, date=datetime.date(2026, 9, 2))
+
+
+@pytest.fixture
+def focus_area(visit, lead):
+    return FocusArea.objects.create(visit=visit, title="CNS at diagnosis",
+                                    description="Too few patients see a CNS when told.",
+                                    owner=lead, created_by=lead)
+
+
+@pytest.fixture
+def plan(focus_area, lead):
+    plan, _ = services.plan_from_focus_area(focus_area=focus_area, user=lead)
+    return plan
+
+
+def fill_in(plan, user):
+    services.plan_update(plan=plan, user=user, problem_statement="Only 55% see a CNS.",
+                         aim_what="Patients told with a CNS present",
+                         aim_how_much="from 55% to 85%", aim_for_whom="our patients",
+                         aim_by_when=datetime.date(2027, 3, 31))
+    return part_services.part_save(
+        plan=plan, user=user, model=Measure, kind="outcome", name="CNS present",
+        numerator="Patients told with a CNS present", denominator="Patients told",
+        data_source="Clinic log", direction="increase", frequency="monthly", baseline=55,
+        target=85, chart="xmr")
+
+
+def test_a_focus_area_becomes_a_draft_plan_once(as_core, client_for, lead, focus_area, site):
+    client = client_for(lead)
+    first = client.post(f"/focus-areas/{focus_area.pk}/qip/")
+    second = client.post(f"/focus-areas/{focus_area.pk}/qip/")
+    plan = QualityImprovementPlan.objects.get()
+    assert first["Location"] == f"/qips/{plan.pk}/edit/"
+    assert second["Location"] == f"/qips/{plan.pk}/"
+    assert plan.site == site and plan.status == "draft"
+    assert plan.title == "CNS at diagnosis"
+    assert plan.problem_statement == "Too few patients see a CNS when told."
+
+
+def test_only_the_host_team_starts_a_plan_from_its_focus_area(client_for, other_lead,
+                                                             focus_area, as_core):
+    assert client_for(other_lead).post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 404
+    assert as_core.post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 404
+    assert not QualityImprovementPlan.objects.exists()
+
+
+def test_the_review_cycle(plan, lead, core, client_for, as_core):
+    team = client_for(lead)
+    fill_in(plan, lead)
+    assert team.post(f"/qips/{plan.pk}/move/submit/").status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "submitted"
+    # The team cannot approve its own plan; the core team cannot submit it.
+    team.post(f"/qips/{plan.pk}/move/approve/")
+    plan.refresh_from_db()
+    assert plan.status == "submitted"
+    as_core.post(f"/qips/{plan.pk}/comments/", {"field": "measures",
+                                               "text": "Add a balancing measure"})
+    as_core.post(f"/qips/{plan.pk}/move/request_changes/", {"note": ""})
+    plan.refresh_from_db()
+    assert plan.status == "changes_requested"
+    comment = plan.review_comments.get()
+    team.post(f"/qips/{plan.pk}/comments/{comment.pk}/answer/",
+              {"response": "Added days to diagnosis appointment"})
+    comment.refresh_from_db()
+    assert comment.response == "Added days to diagnosis appointment"
+    team.post(f"/qips/{plan.pk}/move/submit/")
+    plan.refresh_from_db()
+    assert plan.status == "resubmitted"
+    as_core.post(f"/qips/{plan.pk}/move/approve/")
+    plan.refresh_from_db()
+    assert plan.status == "approved"
+    assert plan.commitment["aim"]["statement"] == plan.aim_statement
+    assert plan.commitment["measures"][0]["target"] == 85
+    verbs = list(ActivityLog.objects.filter(verb__startswith="qip.").values_list(
+        "verb", flat=True))
+    for verb in ("qip.submit", "qip.request_changes", "qip.approve", "qip.comment_answered"):
+        assert verb in verbs
+
+
+def test_a_plan_cannot_be_submitted_half_written(plan, client_for, lead):
+    response = client_for(lead).post(f"/qips/{plan.pk}/move/submit/", follow=True)
+    assert "Before submitting" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+
+
+def test_asking_for_changes_needs_a_comment(plan, lead, as_core):
+    fill_in(plan, lead)
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    response = as_core.post(f"/qips/{plan.pk}/move/request_changes/", follow=True)
+    assert "Say what should change" in response.content.decode()
+
+
+def test_changing_the_aim_after_approval_is_visible(plan, lead, core, client_for):
+    fill_in(plan, lead)
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    services.plan_transition(plan=plan, action="approve", user=core, as_core=True)
+    approved = plan.aim_statement
+    services.plan_update(plan=plan, user=lead, aim_how_much="from 55% to 70%")
+    page = client_for(lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert "The aim has changed since approval" in page
+    assert approved in page
+    assert ActivityLog.objects.filter(verb="qip.aim_changed").exists()
+
+
+def test_smart_aim_and_measure_family_warnings(plan, client_for, lead):
+    page = client_for(lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert "The aim has no number" in page
+    assert "The aim has no date" in page
+    assert "There is no outcome measure" in page
+    assert "There is no balancing measure" in page
+
+
+def test_a_pdsa_cycle_cannot_be_completed_with_a_stage_missing(plan, lead, client_for):
+    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
+                                      text="Nurse availability")
+    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
+                                        text="Clinic booking", parent=primary)
+    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
+                                   text="Book into the CNS diary", parent=secondary)
+    cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
+                                    title="Diary test", question="Will booking work?",
+                                    prediction="8 of 10 patients will have a CNS")
+    client = client_for(lead)
+    response = client.post(f"/qips/{plan.pk}/pdsa/{cycle.pk}/complete/", follow=True)
+    assert "Still to write: Do (what happened); Study" in response.content.decode()
+    cycle.refresh_from_db()
+    assert cycle.completed_on is None
+    part_services.part_save(plan=plan, user=lead, model=PdsaCycle, instance=cycle,
+                            what_happened="Booked 10", results="9 of 10: better than predicted",
+                            decision="adopt", decision_reason="It worked")
+    client.post(f"/qips/{plan.pk}/pdsa/{cycle.pk}/complete/")
+    cycle.refresh_from_db()
+    assert cycle.completed_on is not None
+
+
+def test_drivers_go_in_the_right_place(plan, client_for, lead):
+    response = client_for(lead).post(f"/qips/{plan.pk}/drivers/add/",
+                                     {"kind": "change_idea", "text": "Something"})
+    assert "A change idea goes under a secondary driver" in response.content.decode()
+    assert not Driver.objects.exists()
+
+
+def test_pasted_data_appears_on_the_chart(plan, lead, client_for):
+    measure = fill_in(plan, lead)
+    rows = "\n".join(f"2025-{m:02d}\t{10 + m}\t40" for m in range(1, 13))
+    client = client_for(lead)
+    response = client.post(f"/qips/{plan.pk}/measures/{measure.pk}/data/",
+                           {"how": "paste", "paste-rows": rows})
+    assert response.status_code == 302
+    assert Measurement.objects.filter(measure=measure).count() == 12
+    page = client.get(f"/qips/{plan.pk}/").content.decode()
+    assert 'id="measure-' in page and "<svg" in page
+
+
+def test_a_bad_measurement_file_imports_nothing_and_names_row_and_column(plan, lead,
+                                                                         client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    measure = fill_in(plan, lead)
+    csv = "period,numerator,denominator\n2025-01,10,40\n2025-13,5,40\n2025-03,50,40\n"
+    response = client_for(lead).post(
+        f"/qips/{plan.pk}/measures/{measure.pk}/data/",
+        {"how": "import", "import-file": SimpleUploadedFile("d.csv", csv.encode())})
+    page = response.content.decode()
+    assert "Nothing was imported" in page
+    assert "Row 3, column “period”" in page
+    assert "Row 4, column “numerator”: 50 is more than the denominator (40)" in page
+    assert not Measurement.objects.exists()
+
+
+def test_an_unshared_plan_is_not_found_by_other_sites(plan, client_for, other_lead,
+                                                      other_core, outsider):
+    for person in (other_lead, other_core, outsider):
+        assert client_for(person).get(f"/qips/{plan.pk}/").status_code == 404
+
+
+def test_a_shared_approved_plan_appears_in_the_library(plan, lead, core, client_for,
+                                                       other_lead, programme):
+    fill_in(plan, lead)
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    services.plan_transition(plan=plan, action="approve", user=core, as_core=True)
+    library = f"/programmes/{programme.pk}/library/"
+    assert plan.title not in client_for(other_lead).get(library).content.decode()
+    services.plan_update(plan=plan, user=lead, share_with_programme=True)
+    assert plan.title in client_for(other_lead).get(library).content.decode()
+    assert client_for(other_lead).get(f"/qips/{plan.pk}/").status_code == 200
+    # Readers cannot change it.
+    assert client_for(other_lead).get(f"/qips/{plan.pk}/edit/").status_code == 403
+
+
+def test_the_write_up_pdf_holds_the_plan(plan, lead, client_for):
+    import io
+
+    import pypdf
+
+    fill_in(plan, lead)
+    response = client_for(lead).get(f"/qips/{plan.pk}/report.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    text = " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(
+        io.BytesIO(response.content)).pages).split())
+    assert "CNS at diagnosis" in text
+    assert "from 55% to 85%" in text
+    assert "CNS present" in text
