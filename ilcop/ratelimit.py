@@ -6,6 +6,16 @@ from django.conf import settings
 from django.core.cache import cache
 
 
+def client_address(request) -> str:
+    """The client's address: the last X-Forwarded-For entry when a trusted proxy adds it
+    (TRUST_X_FORWARDED_FOR), otherwise the connection's address. Only ever hashed."""
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def over_limit(*parts: str, limit: int, window_seconds: int) -> bool:
     """Count one more attempt for ``parts``; True once there have been more than ``limit``
     in the current window.

@@ -225,10 +225,22 @@ else:
     EMAIL_BACKEND = env("EMAIL_BACKEND", "ilcop.mail.ConsoleAndFileBackend")
 
 INVITATION_VALID_DAYS = int(env("INVITATION_VALID_DAYS", "14"))
+# Who patients can contact about the survey's use of their answers: shown on its privacy
+# notice. Set it to the programme's data protection contact.
+SURVEY_PRIVACY_CONTACT = env(
+    "SURVEY_PRIVACY_CONTACT",
+    "the Patient Advice and Liaison Service (PALS) at the hospital where you are treated")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 CSRF_COOKIE_HTTPONLY = True
+# A browser-session cookie, not a year-long one: patients answer the survey on their own
+# phones, and the form's CSRF token is the only thing it leaves there.
+CSRF_COOKIE_AGE = None
+# Behind the TLS proxy every request comes from the proxy's address. Set this when a proxy
+# you control appends the client's address to X-Forwarded-For (it is then the last entry);
+# the public survey's rate limit counts by client.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", default=False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -94,6 +94,7 @@ def funnel_plot_svg(
     target: float | None = None,
     chart_id: str | None = None,
     show_title: bool = True,
+    highlight_text: str = "Your team",
 ) -> str:
     """A funnel plot as an SVG string ready to inline in HTML (no XML declaration).
 
@@ -104,10 +105,12 @@ def funnel_plot_svg(
     ``chart_id`` becomes the root's id and prefixes every id inside; by default it is derived
     from the title, so give charts with the same title on one page their own ids.
     ``show_title=False`` leaves the visible title out (the <title> element is always there) for
-    pages that already head the chart.
+    pages that already head the chart. ``highlight_text`` is what the highlighted point is
+    called on the chart ("Host team" in a visit's data pack, read by the visiting team).
     """
     chart_id = _chart_id(chart_id) if chart_id else _default_chart_id(f"funnel {title}")
-    description = _describe(data, highlight=highlight, national=national, target=target)
+    description = _describe(data, highlight=highlight, national=national, target=target,
+                            highlight_text=highlight_text)
     with _DRAWING, matplotlib.rc_context(_RC):
         figure = _draw_funnel(
             data,
@@ -117,6 +120,7 @@ def funnel_plot_svg(
             show_labels=show_labels,
             national=national,
             target=target,
+            highlight_text=highlight_text,
         )
         buffer = io.StringIO()
         FigureCanvasSVG(figure).print_svg(
@@ -134,6 +138,7 @@ def _draw_funnel(
     show_labels: bool,
     national: float | None,
     target: float | None,
+    highlight_text: str,
 ) -> Figure:
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), facecolor=NHS_WHITE)
     top = 0.88 if title else 0.96
@@ -190,7 +195,7 @@ def _draw_funnel(
     for point in mine:
         labeller.place(
             point,
-            "Your team",
+            highlight_text,
             spots=_YOUR_TEAM_SPOTS,
             fontsize=13,
             weight="bold",
@@ -235,7 +240,7 @@ def _draw_funnel(
     mean_label = f"Programme mean ({_percent(data.theta0)})"
     handles = []
     if mine:
-        handles.append(_marker("Your team", NHS_BLUE, NHS_BLACK, 12, 2))
+        handles.append(_marker(highlight_text, NHS_BLUE, NHS_BLACK, 12, 2))
     handles.append(_marker("Other teams" if mine else "Teams", NHS_MID_GREY, NHS_DARK_GREY, 7, 0.8))
     handles += [
         Line2D([], [], color=NHS_BLACK, linewidth=1.6, label=mean_label),
@@ -414,7 +419,8 @@ def _percent_tick(value: float, _position) -> str:
 
 
 def _describe(
-    data: FunnelData, *, highlight: str | None, national: float | None, target: float | None
+    data: FunnelData, *, highlight: str | None, national: float | None, target: float | None,
+    highlight_text: str = "Your team",
 ) -> str:
     """A plain-English summary for the <desc>. It counts teams and never names another team."""
     count = len(data.points)
@@ -436,7 +442,7 @@ def _describe(
     for point in data.points:
         if highlight is not None and point.label == highlight:
             parts.append(
-                f"Your team: {_percent(point.proportion, 1)} ({point.numerator} of "
+                f"{highlight_text}: {_percent(point.proportion, 1)} ({point.numerator} of "
                 f"{point.denominator} patients), {_DESCRIPTIONS[point.classification]}."
             )
     if data.excluded:

@@ -1,5 +1,6 @@
 """Forms for the patient survey: setting it up, answering it, and reviewing comments."""
 
+import datetime
 import re
 import uuid
 
@@ -68,7 +69,7 @@ class SurveyResponseForm(forms.Form):
     """One patient's answers. Every question is optional, as on the paper form; a form with
     no answers at all is refused."""
 
-    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
     # A honeypot: hidden from people (and from screen readers), filled in by form-filling bots.
     website = forms.CharField(required=False, label="Leave this empty")
 
@@ -93,6 +94,14 @@ class SurveyResponseForm(forms.Form):
                     f"The answer to question {number} must be {MAX_COMMENT_LENGTH:,} "
                     "characters or fewer")
             self.fields[self.field_name(question)] = field
+
+    def clean_submission_key(self) -> uuid.UUID:
+        """The key sent with the form; a missing or damaged one (an old cached page, a
+        tampered form) gets a fresh key rather than an error a patient cannot fix."""
+        try:
+            return uuid.UUID(self.cleaned_data.get("submission_key") or "")
+        except ValueError:
+            return uuid.uuid4()
 
     @staticmethod
     def field_name(question: SurveyQuestion) -> str:
@@ -128,6 +137,15 @@ class PaperResponseForm(PlainErrorMessagesMixin, SurveyResponseForm):
     def is_bot(self) -> bool:
         return False
 
+    def clean_received_on(self):
+        day = self.cleaned_data["received_on"]
+        if day and day > datetime.date.today():  # noqa: DTZ011 - a calendar date
+            raise forms.ValidationError("The date the form was completed cannot be in the "
+                                        "future")
+        if day and day.year < 2000:
+            raise forms.ValidationError("Check the year the form was completed")
+        return day
+
 
 class SurveyImportForm(SiteImportForm):
     file = forms.FileField(
@@ -141,7 +159,8 @@ class CommentReviewForm(PlainErrorMessagesMixin, forms.Form):
     decision = forms.ChoiceField(
         label="What should the teams see?", widget=forms.RadioSelect,
         choices=[("share", "Share the comment as written below"),
-                 ("withhold", "Withhold it: the teams will not see it")])
+                 ("withhold", "Withhold it: the teams will not see it")],
+        error_messages={"required": "Choose whether to share the comment or withhold it"})
     shared_text = forms.CharField(
         label="The comment as the teams will see it", required=False,
         widget=forms.Textarea(attrs={"rows": 5}), max_length=MAX_COMMENT_LENGTH,

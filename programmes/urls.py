@@ -66,6 +66,7 @@ urlpatterns = [
     # The public survey: answered by patients without an account.
     path("survey/<slug:code>/", survey.survey_answer, name="survey_answer"),
     path("survey/<slug:code>/thanks/", survey.survey_thanks, name="survey_thanks"),
+    path("survey/<slug:code>/privacy/", survey.survey_privacy, name="survey_privacy"),
     path("sites/<pk:pk>/data/", audit.site_data, name="site_data"),
     path("sites/<pk:pk>/edit/", sites.site_edit, name="site_edit"),
     path("sites/<pk:pk>/team/invite/", team.site_team_invite, name="site_team_invite"),

@@ -23,13 +23,27 @@ from .models import (
 )
 
 
+class NoBlankRadiosMixin:
+    """Radio buttons offer only the real choices: Django adds a "---------" option for a
+    model field without a default, which as a radio button means nothing."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # CheckboxSelectMultiple is a RadioSelect too, but offers no blank choice.
+            if (isinstance(field.widget, forms.RadioSelect)
+                    and not isinstance(field.widget, forms.CheckboxSelectMultiple)
+                    and not isinstance(field, forms.ModelChoiceField)):
+                field.choices = [(v, label) for v, label in field.choices if v != ""]
+
+
 class NewPlanForm(PlainErrorMessagesMixin, forms.Form):
     title = forms.CharField(label="Title of the plan", max_length=200,
                             help_text="A few words a colleague would recognise, such as "
                                       "“Telling patients their diagnosis with a CNS present”")
 
 
-class PlanForm(PlainErrorMessagesMixin, forms.ModelForm):
+class PlanForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = QualityImprovementPlan
         fields = ["title", "problem_statement", "indicators", "survey_questions",
@@ -73,7 +87,7 @@ class PlanForm(PlainErrorMessagesMixin, forms.ModelForm):
         self.fields["category"].required = False
 
 
-class DriverForm(PlainErrorMessagesMixin, forms.ModelForm):
+class DriverForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Driver
         fields = ["parent", "kind", "text"]
@@ -101,7 +115,7 @@ class DriverForm(PlainErrorMessagesMixin, forms.ModelForm):
         return cleaned
 
 
-class RoleForm(PlainErrorMessagesMixin, forms.ModelForm):
+class RoleForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = PlanRole
         fields = ["person", "job_title", "responsibility", "due_on", "permanent_staff",
@@ -109,14 +123,14 @@ class RoleForm(PlainErrorMessagesMixin, forms.ModelForm):
         widgets = {"due_on": DATE_WIDGET}
 
 
-class MilestoneForm(PlainErrorMessagesMixin, forms.ModelForm):
+class MilestoneForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Milestone
         fields = ["title", "due_on", "done_on"]
         widgets = {"due_on": DATE_WIDGET, "done_on": DATE_WIDGET}
 
 
-class BarrierForm(PlainErrorMessagesMixin, forms.ModelForm):
+class BarrierForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Barrier
         fields = ["kind", "description", "raised_on", "owner", "help_needed", "status"]
@@ -125,7 +139,7 @@ class BarrierForm(PlainErrorMessagesMixin, forms.ModelForm):
                    "status": forms.RadioSelect}
 
 
-class MeasureForm(PlainErrorMessagesMixin, forms.ModelForm):
+class MeasureForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Measure
         fields = ["kind", "name", "numerator", "denominator", "frequency", "data_source",
@@ -159,7 +173,7 @@ class MeasurementImportForm(SiteImportForm):
                            help_text="The first row must be the column names.")
 
 
-class RebaseForm(PlainErrorMessagesMixin, forms.ModelForm):
+class RebaseForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = MeasureRebase
         fields = ["starts_on", "reason"]
@@ -167,7 +181,7 @@ class RebaseForm(PlainErrorMessagesMixin, forms.ModelForm):
         labels = {"starts_on": "New limits from", "reason": "What changed"}
 
 
-class PdsaForm(PlainErrorMessagesMixin, forms.ModelForm):
+class PdsaForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = PdsaCycle
         fields = ["change_idea", "follows", "title", "question", "prediction", "who", "what",
@@ -191,7 +205,7 @@ class PdsaForm(PlainErrorMessagesMixin, forms.ModelForm):
         self.fields["decision"].required = False
 
 
-class ProgressUpdateForm(PlainErrorMessagesMixin, forms.ModelForm):
+class ProgressUpdateForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     month = forms.DateField(label="Month", widget=forms.DateInput(attrs={"type": "month"}),
                             input_formats=["%Y-%m", "%Y-%m-%d"])
 
@@ -208,7 +222,7 @@ class ProgressUpdateForm(PlainErrorMessagesMixin, forms.ModelForm):
         return month
 
 
-class ReviewCommentForm(PlainErrorMessagesMixin, forms.ModelForm):
+class ReviewCommentForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = ReviewComment
         fields = ["field", "text"]
@@ -223,7 +237,7 @@ class TransitionForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class SupportForm(PlainErrorMessagesMixin, forms.ModelForm):
+class SupportForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = SupportRecord
         fields = ["kind", "given_on", "notes"]

@@ -67,7 +67,9 @@ def test_the_pack_gives_every_figure_its_source_period_and_denominator(
     # the survey: source, N, period, interval
     assert "12 (12 online, 0 on paper)" in page
     assert "9 of 12" in page and "(47% to 91%)" in page
-    assert "the latest response is" in page
+    assert "the latest response came in today" in page
+    # The visiting team reads the pack: the host is "Host team", never "Your team".
+    assert "Host team" in page and "Your team" not in page
     assert page.count("<svg") >= 2
 
 

@@ -311,6 +311,7 @@ def test_the_import_template_has_a_column_per_question(survey, collection, clien
 
 @pytest.fixture
 def comment(survey, collection):
+    answer_online(survey, collection, 4)  # enough responses for comments to be shown
     response, _ = services.response_submit(
         collection=collection, answers={q(survey, "IMPROVE").pk: "Dr Smith was rude to me"},
         submission_key=uuid.uuid4(), mode="online")
@@ -420,3 +421,98 @@ def test_the_paper_form_lists_every_question_and_answer(survey, collection, clie
     for question in survey.questions.all():
         assert question.text.split()[0] in text
     assert "Neither agree nor disagree" in text and "Very good" in text
+
+
+def test_comments_are_hidden_from_teams_while_few_patients_have_answered(
+        survey, collection, as_core, client_for, lead, site):
+    response, _ = services.response_submit(
+        collection=collection, answers={q(survey, "GOOD").pk: "Lovely ward"},
+        submission_key=uuid.uuid4(), mode="online")
+    services.comment_review(answer=response.answers.get(), user=None, share=True,
+                            shared_text="Lovely ward")
+    page = client_for(lead).get(f"/sites/{site.pk}/survey/").content.decode()
+    assert "Lovely ward" not in page
+    assert "Comments are not shown while fewer than 5 patients have answered" in page
+    assert "Lovely ward" in as_core.get(f"/sites/{site.pk}/survey/").content.decode()
+
+
+def test_sharing_a_comment_is_never_the_default(comment, as_core, site):
+    page = as_core.get(f"/sites/{site.pk}/survey/comments/{comment.pk}/").content.decode()
+    assert 'value="share" checked' not in page and 'value="withhold" checked' not in page
+    response = as_core.post(f"/sites/{site.pk}/survey/comments/{comment.pk}/",
+                            {"shared_text": comment.text})
+    assert "Choose whether to share the comment or withhold it" in response.content.decode()
+    comment.refresh_from_db()
+    assert comment.review == "pending"
+
+
+def test_the_csrf_cookie_ends_with_the_browser_session(survey, collection):
+    cookie = Client().get(f"/survey/{collection.code}/").cookies["csrftoken"]
+    assert not cookie["max-age"] and not cookie["expires"]
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_each_patient(survey, collection, settings):
+    settings.TRUST_X_FORWARDED_FOR = True
+    url = f"/survey/{collection.code}/"
+    for patient in range(SUBMISSIONS_PER_CLIENT[0] + 3):
+        client = Client(REMOTE_ADDR="10.0.0.1",
+                        HTTP_X_FORWARDED_FOR=f"203.0.113.9, 198.51.100.{patient}")
+        data = form_data(client, url, **{f"q{q(survey, 'NURSE').pk}": "yes"})
+        assert client.post(url, data).status_code == 302
+    assert SurveyResponse.objects.count() == SUBMISSIONS_PER_CLIENT[0] + 3
+
+
+def test_junk_posts_do_not_use_up_the_sites_allowance(survey, collection, monkeypatch):
+    monkeypatch.setattr("programmes.views.survey.SUBMISSIONS_PER_SITE", (2, 3600))
+    url = f"/survey/{collection.code}/"
+    for number in range(5):
+        Client(REMOTE_ADDR=f"192.0.2.{number}").post(url, {"submission_key": "x"})
+    client = Client(REMOTE_ADDR="192.0.2.200")
+    data = form_data(client, url, **{f"q{q(survey, 'NURSE').pk}": "yes"})
+    assert client.post(url, data).status_code == 302
+    assert SurveyResponse.objects.count() == 1
+
+
+def test_a_damaged_submission_key_still_lets_the_patient_answer(survey, collection):
+    response = Client().post(f"/survey/{collection.code}/", {
+        "submission_key": "not-a-key", f"q{q(survey, 'NURSE').pk}": "yes"})
+    assert response.status_code == 302
+    assert SurveyResponse.objects.count() == 1
+
+
+def test_link_checkers_can_send_head(survey, collection):
+    assert Client().head(f"/survey/{collection.code}/").status_code == 200
+
+
+def test_the_privacy_notice_says_what_is_kept(survey, collection):
+    page = Client().get(f"/survey/{collection.code}/privacy/").content.decode()
+    assert "We do not ask for your name" in page
+    assert "We do not keep your internet address" in page
+    assert f"/survey/{collection.code}/privacy/" in Client().get(
+        f"/survey/{collection.code}/").content.decode()
+
+
+def test_excel_date_cells_import(survey, collection, core):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    codes = [question.code for question in survey.questions.all()]
+    sheet.append(["date_completed", *codes])
+    excel_date = datetime.datetime(2026, 1, 5)  # noqa: DTZ001 - an Excel cell has no zone
+    sheet.append([excel_date, "Agree"] + [None] * (len(codes) - 1))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    count = services.survey_import(collection=collection, user=core, uploaded=SimpleUploadedFile(
+        "paper.xlsx", buffer.getvalue()))
+    assert count == 1
+    assert SurveyResponse.objects.get().received_on == datetime.date(2026, 1, 5)
+
+
+def test_paper_dates_must_be_plausible(survey, collection, client_for, cns, site):
+    client = client_for(cns)
+    url = f"/sites/{site.pk}/survey/enter/"
+    response = client.post(url, form_data(client, url, received_on="1900-01-01",
+                                          **{f"q{q(survey, 'NURSE').pk}": "yes"}))
+    assert "Check the year the form was completed" in response.content.decode()
+    assert not SurveyResponse.objects.exists()

@@ -122,7 +122,7 @@ def data_pack(visit: Visit) -> DataPack:
     return DataPack(
         visit=visit,
         team=list(site_team(visit.host)),
-        figures=site_profile(visit.host, visit.programme),
+        figures=site_profile(visit.host, visit.programme, team_label="Host team"),
         survey=survey,
         survey_results=survey_results(survey, visit.host) if survey else None,
         # The pack is read by the visiting team, so even the core team sees the comments as

@@ -44,7 +44,9 @@ class Survey(models.Model):
         help_text="A question answered by fewer patients is shown with a low-numbers warning",
     )
     suppress_below = models.PositiveSmallIntegerField(
-        "hide results below this many answers", default=5, validators=[MinValueValidator(1)],
+        "hide results below this many answers", default=5,
+        # Below 3, one patient's answer could be worked out from a result and their own.
+        validators=[MinValueValidator(3)],
         help_text="A question answered by fewer patients shows only how many answered, so "
                   "that no patient can be recognised",
     )

@@ -64,7 +64,8 @@ def _funnel_values(programme: Programme, periods: dict[int, str]) -> dict[int, l
 
 def funnel_chart(indicator: Indicator, values: list[IndicatorValue], *,
                  highlight_site: Site | None, show_labels: bool,
-                 national: float | None, target: float | None) -> tuple[str, str | None]:
+                 national: float | None, target: float | None,
+                 highlight_label: str = "Your team") -> tuple[str, str | None]:
     """(SVG, the highlighted site's position) for one indicator's values."""
     highlight = "Your team" if highlight_site else None
     points = []
@@ -84,7 +85,7 @@ def funnel_chart(indicator: Indicator, values: list[IndicatorValue], *,
     options = {
         "title": f"{indicator.name}, {period}", "indicator_label": indicator.name,
         "highlight": highlight, "show_labels": show_labels, "national": national,
-        "target": target,
+        "target": target, "highlight_text": highlight_label,
         "chart_id": f"funnel-{indicator.pk}-{highlight_site.pk if highlight_site else 'all'}",
     }
     # Drawing takes a fifth of a second; the key is everything drawn, so a cached chart is
@@ -98,7 +99,8 @@ def funnel_chart(indicator: Indicator, values: list[IndicatorValue], *,
     return svg, position
 
 
-def site_profile(site: Site, programme: Programme) -> list[IndicatorFigure]:
+def site_profile(site: Site, programme: Programme, *,
+                 team_label: str = "Your team") -> list[IndicatorFigure]:
     """Each headline indicator for the site: its latest value against the national figure
     and the target, with source, period, age and denominator, and its funnel position."""
     indicators = list(programme.indicators.filter(is_headline=True))
@@ -116,7 +118,7 @@ def site_profile(site: Site, programme: Programme) -> list[IndicatorFigure]:
         if value:
             chart, position = funnel_chart(
                 indicator, everyone[indicator.pk], highlight_site=site, show_labels=False,
-                national=value.national, target=value.target,
+                national=value.national, target=value.target, highlight_label=team_label,
             )
         figures.append(IndicatorFigure(
             indicator=indicator, value=value,

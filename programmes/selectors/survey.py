@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 
 from .. import survey as stats
 from ..charts import survey_chart_svg
@@ -40,6 +41,18 @@ class SurveyResults:
     @property
     def suppressed(self) -> list[QuestionResult]:
         return [q for q in self.questions if q.site.suppressed]
+
+    @property
+    def latest_age_days(self) -> int | None:
+        if self.last_received is None:
+            return None
+        return (timezone.localdate() - self.last_received).days
+
+    @property
+    def comments_hidden(self) -> bool:
+        """With fewer responses than the suppression threshold, a comment (with its month)
+        could point to the patient who wrote it, so teams do not see them."""
+        return self.responses < self.survey.suppress_below
 
 
 def _counts(answers) -> dict[int, Counter]:

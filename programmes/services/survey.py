@@ -161,13 +161,16 @@ class _NotADate(ValueError):
 
 
 def _received_on(text: str) -> datetime.date:
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+    # The last pattern is how a date cell of an Excel workbook reads as text.
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S"):
         try:
             day = datetime.datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a date only
         except ValueError:
             continue
         if day > timezone.localdate():
             raise _NotADate(f"{day:%-d %B %Y} is in the future.")
+        if day.year < 2000:
+            raise _NotADate(f"{day:%-d %B %Y} is too long ago; check the year.")
         return day
     raise _NotADate(f"“{text}” is not a date. Write it as 31/01/2026 or 2026-01-31.")
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ilcop.imports import ImportFailed
 from ilcop.pdf import pdf_response
-from ilcop.ratelimit import over_limit
+from ilcop.ratelimit import client_address, over_limit
 
 from .. import selectors
 from ..forms_survey import (
@@ -258,9 +258,12 @@ def survey_comment_review(request: HttpRequest, pk: int, answer_pk: int) -> Http
         SurveyAnswer.objects.select_related("question", "response"),
         pk=answer_pk, response__collection__survey=survey, response__collection__site=site,
         question__kind="free_text")
+    # Nothing is chosen for a comment not yet reviewed: sharing must be a decision, taken
+    # after reading, never the default.
+    decision = {SurveyAnswer.Review.SHARED: "share",
+                SurveyAnswer.Review.WITHHELD: "withhold"}.get(answer.review)
     form = CommentReviewForm(request.POST or None, initial={
-        "decision": "withhold" if answer.review == SurveyAnswer.Review.WITHHELD else "share",
-        "shared_text": answer.shared_text or answer.text})
+        "decision": decision, "shared_text": answer.shared_text or answer.text})
     if request.method == "POST" and form.is_valid():
         share = form.cleaned_data["decision"] == "share"
         services.comment_review(answer=answer, user=request.user, share=share,
@@ -286,7 +289,7 @@ def _public_collection(code: str) -> SurveyCollection:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def survey_answer(request: HttpRequest, code: str) -> HttpResponse:
     """The form a patient answers, from the poster's link or QR code. No account, no
     session; the only cookie is the CSRF token the form needs."""
@@ -298,13 +301,17 @@ def survey_answer(request: HttpRequest, code: str) -> HttpResponse:
     questions = list(survey.questions.all())
     form = SurveyResponseForm(request.POST or None, questions=questions)
     if request.method == "POST":
-        client = request.META.get("REMOTE_ADDR", "")
-        if (over_limit("survey", collection.code, client, limit=SUBMISSIONS_PER_CLIENT[0],
-                       window_seconds=SUBMISSIONS_PER_CLIENT[1])
-                or over_limit("survey", collection.code, limit=SUBMISSIONS_PER_SITE[0],
-                              window_seconds=SUBMISSIONS_PER_SITE[1])):
+        if over_limit("survey", collection.code, client_address(request),
+                      limit=SUBMISSIONS_PER_CLIENT[0], window_seconds=SUBMISSIONS_PER_CLIENT[1]):
             return render(request, "programmes/survey/public_busy.html", context, status=429)
         if form.is_valid():
+            # Only answers that would be stored count towards the site's limit, so junk
+            # posts cannot lock real patients out.
+            if not form.is_bot and over_limit("survey-site", collection.code,
+                                              limit=SUBMISSIONS_PER_SITE[0],
+                                              window_seconds=SUBMISSIONS_PER_SITE[1]):
+                return render(request, "programmes/survey/public_busy.html", context,
+                              status=429)
             if not form.is_bot:
                 services.response_submit(
                     collection=collection, answers=form.answers(),
@@ -313,6 +320,14 @@ def survey_answer(request: HttpRequest, code: str) -> HttpResponse:
             return redirect("programmes:survey_thanks", collection.code)
     context["form"] = form
     return render(request, "programmes/survey/public_form.html", context)
+
+
+@require_GET
+def survey_privacy(request: HttpRequest, code: str) -> HttpResponse:
+    collection = _public_collection(code)
+    return render(request, "programmes/survey/public_privacy.html",
+                  {"collection": collection, "survey": collection.survey,
+                   "site": collection.site, "contact": settings.SURVEY_PRIVACY_CONTACT})
 
 
 @require_GET

@@ -104,7 +104,8 @@ class QualityImprovementPlan(models.Model):
             parts.append(f"for {self.aim_for_whom.strip()}")
         if self.aim_by_when:
             parts.append(f"by {self.aim_by_when:%-d %B %Y}")
-        return " ".join(p for p in parts if p)
+        statement = " ".join(p for p in parts if p)
+        return statement[:1].upper() + statement[1:]
 
     @property
     def is_editable(self) -> bool:
