@@ -1,12 +1,13 @@
 """The demo programme: the right shape, all fictional, and safe to build again and again."""
 
+import datetime
 from io import StringIO
 
 import pytest
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 from django.test import RequestFactory
 from django.utils import timezone
@@ -24,11 +25,13 @@ from programmes.models import (
     Site,
     SiteMembership,
 )
+from qips.models import Measurement, QualityImprovementPlan
 
 from .factories import EnrolmentFactory, SiteMembershipFactory
 
 MODELS = (Programme, User, EmailAddress, Organisation, Site, Enrolment, SiteMembership,
-          CoreTeamMembership, Invitation, ActivityLog, ActivityScope)
+          CoreTeamMembership, Invitation, ActivityLog, ActivityScope, QualityImprovementPlan,
+          Measurement)
 
 
 def seed(*args: str) -> str:
@@ -37,8 +40,8 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
-# Keys under which the visit-day services log the primary keys of what they made; those
-# differ between builds, while everything else in the entry must not.
+# Keys under which the visit-day and plan services log the primary keys of what they made;
+# those differ between builds, while everything else in the entry must not.
 ID_KEYS = {"item", "contribution", "session", "response", "template", "focus_area", "owner"}
 
 
@@ -78,6 +81,12 @@ def snapshot() -> dict:
                 "verb", "object_repr", "summary", "actor__email", "data", "created_at")
         ),
         "activity scopes": ActivityScope.objects.count(),
+        "plans": sorted(QualityImprovementPlan.objects.values_list(
+            "site__code", "title", "status", "created_at", "status_changed_at", "approved_at",
+            "share_with_partner", "share_with_programme"), key=repr),
+        "measurements": sorted(Measurement.objects.values_list(
+            "measure__plan__site__code", "measure__plan__title", "measure__name", "period",
+            "numerator", "denominator", "value", "entered_at"), key=repr),
     }
 
 
@@ -119,6 +128,11 @@ def test_the_demo_logins_cover_every_role():
     assert demo.DEMO_PASSWORD == "peer-review-demo"
 
 
+def test_the_command_lives_in_the_highest_app():
+    # qips → visits → programmes: the command builds every app's demo, so it sits in qips.
+    assert get_commands()["seed_demo"] == "qips"
+
+
 def test_printing_the_logins_does_not_touch_the_database():
     # No db fixture: pytest-django fails the test if the command queries the database.
     out = seed("--logins")
@@ -130,6 +144,11 @@ def test_printing_the_logins_does_not_touch_the_database():
 def test_seed_builds_the_ilcop_shaped_programme(db):
     out = seed()
     assert "Created the demo programme" in out
+    assert "Visits: " in out
+    plans = QualityImprovementPlan.objects.count()
+    assert plans >= 15
+    assert f"Quality improvement plans: {plans} (" in out
+    assert "draft" in out and "in progress" in out and "stopped" in out
 
     programme = Programme.objects.get(name=demo.PROGRAMME_NAME)
     assert programme.specialty == "lung_cancer"
@@ -277,7 +296,8 @@ def test_timelines_are_filled_in_as_log_action_would(db, mailoutbox):
         assert entry.scopes.filter(content_type=entry.content_type,
                                    object_id=entry.object_id).exists()
         assert entry.created_at <= now
-        assert entry.created_at.year == 2026
+        # The oldest entries are the first visits' plans, about a year and a half back.
+        assert now - entry.created_at < datetime.timedelta(days=2 * 365)
 
     pending = Invitation.objects.filter(programme=programme, status="pending")
     assert pending.filter(site__isnull=True).count() == 1

@@ -16,7 +16,9 @@ class PdsaCycle(models.Model):
 
     plan = models.ForeignKey(QualityImprovementPlan, on_delete=models.CASCADE,
                              related_name="pdsa_cycles")
-    change_idea = models.ForeignKey(Driver, on_delete=models.PROTECT, related_name="cycles")
+    # RESTRICT, not PROTECT: a change idea with cycles cannot be removed on its own, but a
+    # whole plan (or programme) can still be deleted, taking its cycles with it.
+    change_idea = models.ForeignKey(Driver, on_delete=models.RESTRICT, related_name="cycles")
     # Cycles chain: the next test follows from the previous one's Act.
     follows = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="next_cycles")

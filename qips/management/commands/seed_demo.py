@@ -1,7 +1,8 @@
-"""Build the demonstration programme (see programmes.demo and visits.demo for what is in it).
+"""Build the demonstration programme (see programmes.demo, visits.demo and qips.demo for what
+is in it).
 
 The command lives in the app highest in the dependency chain (qips → visits → programmes),
-because it builds every app's part of the demo; move it up when a higher app adds its own.
+because it builds every app's part of the demo; move it up if a higher app adds its own.
 """
 
 import logging
@@ -15,6 +16,8 @@ from django.test.utils import override_settings
 from ilcop.celery import app as celery_app
 from ilcop.models import User
 from programmes import demo
+from qips import demo as qips_demo
+from qips.models import QualityImprovementPlan
 from visits import demo as visits_demo
 
 DUMMY_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
@@ -65,9 +68,10 @@ class Command(BaseCommand):
             with override_settings(EMAIL_BACKEND=DUMMY_EMAIL), transaction.atomic():
                 result = demo.seed(reset=reset)
                 if result.created:
-                    visit_counts = visits_demo.build(
-                        demo.demo_programmes().get(),
-                        User.objects.get(email=demo.CORE_LEAD_EMAIL))
+                    programme = demo.demo_programmes().get()
+                    actor = User.objects.get(email=demo.CORE_LEAD_EMAIL)
+                    visit_counts = visits_demo.build(programme, actor)
+                    plan_counts = qips_demo.build(programme, actor)
         finally:
             celery_app.conf.task_always_eager = eager
             for logger, level in zip(quiet, levels, strict=True):
@@ -101,5 +105,10 @@ class Command(BaseCommand):
             self.stdout.write("Visits: " + ", ".join(
                 f"{n} {status.replace('_', ' ')}" for status, n in visit_counts.items() if n)
                 + ".")
+            labels = dict(QualityImprovementPlan.Status.choices)
+            self.stdout.write(
+                f"Quality improvement plans: {sum(plan_counts.values())} ("
+                + ", ".join(f"{n} {labels[status].lower()}"
+                            for status, n in plan_counts.items() if n) + ").")
         self.stdout.write("")
         self.stdout.write(demo.logins_table())
