@@ -16,7 +16,9 @@ from .models import (
 )
 from .periods import PeriodNotRecognised, parse_period
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+# <input type="date"> only accepts an ISO date as its value; any other format shows blank and
+# is lost on the next save.
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ProgrammeForm(PlainErrorMessagesMixin, forms.ModelForm):

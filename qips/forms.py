@@ -96,7 +96,17 @@ class DriverForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
 
     def __init__(self, *args, plan: QualityImprovementPlan, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = plan.drivers.exclude(kind=Driver.Kind.CHANGE_IDEA)
+        parents = plan.drivers.exclude(kind=Driver.Kind.CHANGE_IDEA)
+        if self.instance.pk:
+            # Not under itself or its own branch, which would loop.
+            below = {self.instance.pk}
+            frontier = {self.instance.pk}
+            while frontier:
+                frontier = set(plan.drivers.filter(parent__in=frontier).values_list(
+                    "pk", flat=True)) - below
+                below |= frontier
+            parents = parents.exclude(pk__in=below)
+        self.fields["parent"].queryset = parents
         self.fields["parent"].required = False
         self.fields["parent"].empty_label = "The aim (for a primary driver)"
         self.fields["parent"].label_from_instance = (
@@ -180,6 +190,16 @@ class RebaseForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
         widgets = {"starts_on": DATE_WIDGET}
         labels = {"starts_on": "New limits from", "reason": "What changed"}
 
+    def __init__(self, *args, measure: Measure, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+
+    def clean_starts_on(self):
+        day = self.cleaned_data["starts_on"]
+        if self.measure.rebases.filter(starts_on=day).exists():
+            raise forms.ValidationError("The chart is already rebased from that date")
+        return day
+
 
 class PdsaForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
@@ -200,9 +220,16 @@ class PdsaForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["change_idea"].queryset = plan.drivers.filter(
             kind=Driver.Kind.CHANGE_IDEA)
-        self.fields["follows"].queryset = plan.pdsa_cycles.exclude(pk=self.instance.pk)
+        # The next test follows from a finished one's Act.
+        self.fields["follows"].queryset = plan.pdsa_cycles.filter(
+            completed_on__isnull=False).exclude(pk=self.instance.pk)
         self.fields["follows"].required = False
         self.fields["decision"].required = False
+        if self.instance.pk and self.instance.what_happened.strip():
+            # A prediction rewritten after the test has run is no longer a prediction.
+            for name in ("change_idea", "question", "prediction"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Fixed once the test has run"
 
 
 class ProgressUpdateForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):

@@ -9,43 +9,57 @@ else gets a 404. Nothing is shared without the team's choice.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from ilcop.models import User
-from programmes.models import Pair, Pairing, SiteMembership
+from programmes.models import Enrolment, Programme, SiteMembership
 
-from .models import Barrier, Driver, Measure, Measurement, QualityImprovementPlan
+from .models import (
+    Barrier,
+    Driver,
+    Measure,
+    Measurement,
+    ProgressUpdate,
+    QualityImprovementPlan,
+)
 
 Status = QualityImprovementPlan.Status
 LIBRARY_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.COMPLETED, Status.ON_HOLD,
                     Status.STOPPED)
 
 
-def _partner_sites(user: User) -> QuerySet:
-    """Pairs (confirmed) in which the person's site is one side: the plan's site is the
-    other side."""
-    mine = SiteMembership.objects.current().filter(user=user).values("site")
-    return Pair.objects.filter(pairing__status=Pairing.Status.CONFIRMED).filter(
-        Q(site_a__in=mine) | Q(site_b__in=mine))
+def library_programmes(user: User) -> QuerySet[Programme]:
+    """Programmes whose library the person may read: those they run, and those in which
+    their site is in the intervention arm. Control-arm sites must not read intervention
+    plans (it would contaminate the comparison), nor may sites that were never allocated
+    or have withdrawn."""
+    if not user.is_authenticated:
+        return Programme.objects.none()
+    return Programme.objects.filter(
+        Q(core_team__user=user)
+        | Q(enrolments__status=Enrolment.Status.INTERVENTION,
+            enrolments__site__memberships__user=user,
+            enrolments__site__memberships__ended_at__isnull=True)
+    ).distinct()
 
 
 def visible_plans(user: User) -> QuerySet[QualityImprovementPlan]:
     if not user.is_authenticated:
         return QualityImprovementPlan.objects.none()
     my_sites = SiteMembership.objects.current().filter(user=user).values("site")
-    pairs = _partner_sites(user)
-    partner_sites = set(pairs.values_list("site_a", flat=True)) | set(
-        pairs.values_list("site_b", flat=True))
-    my_programmes = SiteMembership.objects.current().filter(user=user).values(
-        "site__enrolments__programme")
+    intervention_programmes = Enrolment.objects.filter(
+        status=Enrolment.Status.INTERVENTION, site__in=my_sites).values("programme")
     return QualityImprovementPlan.objects.filter(
         Q(programme__core_team__user=user)
         | Q(site__in=my_sites)
-        | Q(share_with_partner=True, site__in=partner_sites)
+        # The partner: a team that visited the plan's site in the same programme, i.e. that
+        # helped shape the plan.
+        | Q(share_with_partner=True, site__hosted_visits__visitor__in=my_sites,
+            site__hosted_visits__programme=F("programme"))
         | Q(share_with_programme=True, status__in=LIBRARY_STATUSES,
-            programme__in=my_programmes)
+            programme__in=intervention_programmes)
     ).distinct()
 
 
@@ -124,6 +138,7 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     plans = QualityImprovementPlan.objects.filter(programme=programme).select_related(
         "site__organisation").annotate(
         last_update=Max("progress_updates__submitted_at"),
+        last_update_month=Max("progress_updates__month"),
         open_help=Count("barriers", filter=Q(barriers__status=Barrier.Status.OPEN)
                         & ~Q(barriers__help_needed=""), distinct=True),
     ).order_by("site__organisation__name", "title")
@@ -134,6 +149,9 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     for plan_id, frequency, last in Measure.objects.filter(plan__in=plans).values_list(
             "plan_id", "frequency").annotate(last=Max("measurements__period")).order_by():
         last_data.setdefault(plan_id, []).append((frequency, last))
+    latest_updates: dict[int, ProgressUpdate] = {}
+    for update in ProgressUpdate.objects.filter(plan__in=plans).order_by("plan_id", "-month"):
+        latest_updates.setdefault(update.plan_id, update)
     now = timezone.now()
     today = timezone.localdate()
     rows = []
@@ -144,10 +162,18 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
             if now - since > QUIET_AFTER:
                 reasons.append("No progress update for six weeks")
             measures = last_data.get(plan.pk, [])
-            if measures and all(_periods_missed(last, today, f) >= 2 for f, last in measures):
+            # Counted from approval for a plan with no data yet, so a new plan is not
+            # flagged before two periods have passed.
+            started = timezone.localdate(plan.approved_at) if plan.approved_at else today
+            if measures and all(_periods_missed(last or started, today, f) >= 2
+                                for f, last in measures):
                 reasons.append("No data for two periods")
             if plan.open_help:
                 reasons.append("A barrier asks for help")
+            latest = latest_updates.get(plan.pk)
+            if latest and (latest.help_needed.strip() or latest.rag == "red"):
+                reasons.append("The latest update asks for help" if latest.help_needed.strip()
+                               else "The latest update is red")
         latest = max((last for _, last in last_data.get(plan.pk, []) if last), default=None)
         rows.append(PlanHealth(plan, plan.last_update, latest, reasons))
     return rows
@@ -193,3 +219,53 @@ def measures_with_data(plan: QualityImprovementPlan) -> list[Measure]:
     return list(plan.measures.prefetch_related(
         Prefetch("measurements", queryset=Measurement.objects.order_by("period")),
         "rebases"))
+
+
+@dataclass
+class Achievement:
+    """One measure as committed at approval beside where it stands now."""
+
+    name: str
+    kind: str
+    baseline: float | None
+    target: float | None
+    direction: str
+    percent: bool
+    latest: float | None  # on the same scale as baseline and target (0-100 for percentages)
+    latest_period: datetime.date | None
+    met: bool | None
+    changed: bool  # renamed, or its baseline, target or direction changed since approval
+    removed: bool
+
+
+def planned_vs_achieved(plan: QualityImprovementPlan,
+                        measures: list[Measure]) -> list[Achievement]:
+    """The original commitment (frozen at approval) beside the latest figures, so success
+    is judged against what was promised, not redefined after the fact (PRODUCT.md)."""
+    if not plan.commitment:
+        return []
+    by_id = {m.pk: m for m in measures}
+    by_name = {m.name: m for m in measures}
+    rows = []
+    for committed in plan.commitment.get("measures", []):
+        measure = by_id.get(committed.get("id")) or by_name.get(committed["name"])
+        percent = bool(committed.get("denominator"))
+        latest = latest_period = met = None
+        if measure is not None:
+            data = list(measure.measurements.all())
+            if data:
+                last = data[-1]
+                latest = last.figure * 100 if percent and last.value is None else last.figure
+                latest_period = last.period
+        target = committed.get("target")
+        if latest is not None and target is not None:
+            met = latest >= target if committed["direction"] == "increase" else latest <= target
+        changed = measure is not None and (
+            measure.name != committed["name"] or measure.target != target
+            or measure.baseline != committed.get("baseline")
+            or measure.direction != committed["direction"])
+        rows.append(Achievement(
+            name=committed["name"], kind=committed["kind"], baseline=committed.get("baseline"),
+            target=target, direction=committed["direction"], percent=percent, latest=latest,
+            latest_period=latest_period, met=met, changed=changed, removed=measure is None))
+    return rows

@@ -106,8 +106,9 @@ PAGES = [
                                                                    cns=200)),
     ("plan measure edit", "/qips/{plan}/measures/{measure}/edit/",
      programme_only(core=403, lead=200, cns=200)),
-    ("plan progress update", "/qips/{plan}/progress/", programme_only(core=403, lead=200,
-                                                                     cns=200)),
+    # The plan is a draft: monthly updates start at approval, so the team is sent back.
+    ("plan progress update", "/qips/{plan}/progress/", programme_only(core=403, lead=302,
+                                                                     cns=302)),
     ("plan comment answer", "/qips/{plan}/comments/{review_comment}/answer/",
      programme_only(core=403, lead=200, cns=200)),
     ("programme plans", "/programmes/{programme}/qips/", programme_only()),

@@ -65,7 +65,7 @@ PAGES = {
     "plan edit": ("/qips/{plan}/edit/", 14),
     "measure data": ("/qips/{plan}/measures/{measure}/data/", 12),
     "site plans": ("/sites/{site}/qips/", 8),
-    "programme plans": ("/programmes/{programme}/qips/", 6),
+    "programme plans": ("/programmes/{programme}/qips/", 7),
     "library": ("/programmes/{programme}/library/", 7),
 }
 

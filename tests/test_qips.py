@@ -221,3 +221,201 @@ def test_the_write_up_pdf_holds_the_plan(plan, lead, client_for):
     assert "CNS at diagnosis" in text
     assert "from 55% to 85%" in text
     assert "CNS present" in text
+
+
+# --- Fixes from the outside review ------------------------------------------------------------
+
+
+def approved(plan, lead, core):
+    measure = fill_in(plan, lead)
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    services.plan_transition(plan=plan, action="approve", user=core, as_core=True)
+    return measure
+
+
+def test_editing_a_part_saves_it(plan, lead, client_for):
+    measure = fill_in(plan, lead)
+    client = client_for(lead)
+    response = client.post(f"/qips/{plan.pk}/measures/{measure.pk}/edit/", {
+        "kind": "outcome", "name": "CNS present when told", "numerator": "n",
+        "denominator": "d", "frequency": "monthly", "data_source": "Clinic log",
+        "direction": "increase", "baseline": "55", "target": "90", "chart": "xmr"})
+    assert response.status_code == 302
+    measure.refresh_from_db()
+    assert measure.name == "CNS present when told" and measure.target == 90
+    assert ActivityLog.objects.filter(verb="qip.part_changed").exists()
+
+
+def test_a_pdsa_cycle_is_written_up_and_completed_in_the_browser_forms(plan, lead, client_for):
+    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
+                                      text="P")
+    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
+                                        text="S", parent=primary)
+    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
+                                   text="C", parent=secondary)
+    cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
+                                    title="Test", question="Q?", prediction="8 of 10")
+    client = client_for(lead)
+    client.post(f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/", {
+        "change_idea": idea.pk, "title": "Test", "question": "Q?", "prediction": "8 of 10",
+        "what_happened": "Done with 10", "results": "9 of 10", "decision": "adopt",
+        "decision_reason": "Better than predicted"})
+    client.post(f"/qips/{plan.pk}/pdsa/{cycle.pk}/complete/")
+    cycle.refresh_from_db()
+    assert cycle.what_happened == "Done with 10" and cycle.completed_on is not None
+    # Once run, the prediction is fixed, and a completed cycle is not edited.
+    response = client.get(f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/")
+    assert response.status_code == 302
+
+
+def test_the_prediction_is_fixed_once_the_test_has_run(plan, lead, client_for):
+    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
+                                      text="P")
+    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
+                                        text="S", parent=primary)
+    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
+                                   text="C", parent=secondary)
+    cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
+                                    title="Test", question="Q?", prediction="8 of 10",
+                                    what_happened="Ran it")
+    client_for(lead).post(f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/", {
+        "change_idea": idea.pk, "title": "Test", "question": "Q?",
+        "prediction": "10 of 10, as we always knew", "what_happened": "Ran it"})
+    cycle.refresh_from_db()
+    assert cycle.prediction == "8 of 10"
+
+
+def test_dates_are_shown_in_date_inputs(plan, lead, client_for):
+    fill_in(plan, lead)
+    page = client_for(lead).get(f"/qips/{plan.pk}/edit/").content.decode()
+    assert 'type="date" name="aim_by_when" value="2027-03-31"' in page
+
+
+def test_a_driver_cannot_go_under_itself(plan, lead, client_for):
+    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
+                                      text="P")
+    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
+                                        text="S", parent=primary)
+    page = client_for(lead).get(f"/qips/{plan.pk}/drivers/{secondary.pk}/edit/"
+                                ).content.decode()
+    assert f'value="{secondary.pk}"' not in page.split('name="parent"')[1].split("</select>")[0]
+
+
+def test_limits_need_two_points_and_a_bad_chart_never_breaks_the_page(plan, lead, client_for):
+    measure = fill_in(plan, lead)
+    Measurement.objects.bulk_create(Measurement(
+        measure=measure, period=datetime.date(2025, m, 1), numerator=10, denominator=40)
+        for m in range(1, 6))
+    client = client_for(lead)
+    response = client.post(f"/qips/{plan.pk}/measures/{measure.pk}/edit/", {
+        "kind": "outcome", "name": "CNS present", "numerator": "n", "denominator": "d",
+        "frequency": "monthly", "data_source": "log", "direction": "increase",
+        "chart": "xmr", "baseline_points": "1"})
+    assert "Ensure this value is greater than or equal to 2" in response.content.decode()
+    Measure.objects.filter(pk=measure.pk).update(baseline_points=1)
+    assert client.get(f"/qips/{plan.pk}/").status_code == 200
+    assert client.get(f"/qips/{plan.pk}/report.pdf").status_code == 200
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("0000-01\t1\t2", "check the year"),
+    ("2025-01\t1e20\t2", "is not a whole number of patients"),
+    ("2025-01\t1\t-2", "is not a whole number of patients"),
+])
+def test_nonsense_pasted_data_is_refused_with_a_message(plan, lead, client_for, rows, message):
+    measure = fill_in(plan, lead)
+    response = client_for(lead).post(f"/qips/{plan.pk}/measures/{measure.pk}/data/",
+                                     {"how": "paste", "paste-rows": rows})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Measurement.objects.exists()
+
+
+def test_huge_values_are_refused(plan, lead):
+    from qips.services import measurements
+
+    measure = part_services.part_save(
+        plan=plan, user=lead, model=Measure, kind="process", name="Days", numerator="Days",
+        data_source="log", direction="decrease")
+    with pytest.raises(measurements.ImportFailed) as failure:
+        measurements.measurements_paste(measure=measure, user=lead, text="2025-01\t1e308")
+    assert "is not a number the chart can use" in str(failure.value.errors[0])
+
+
+def test_excel_date_cells_are_periods(plan, lead):
+    from qips.services.measurements import parse_period
+
+    assert parse_period("2025-03-01 00:00:00", "monthly") == datetime.date(2025, 3, 1)
+
+
+def test_a_second_rebase_on_the_same_date_gets_a_message(plan, lead, client_for):
+    measure = fill_in(plan, lead)
+    client = client_for(lead)
+    url = f"/qips/{plan.pk}/measures/{measure.pk}/data/"
+    data = {"how": "rebase", "rebase-starts_on": "2025-06-01", "rebase-reason": "New clinic"}
+    client.post(url, data)
+    response = client.post(url, data)
+    assert "already rebased from that date" in response.content.decode()
+
+
+def test_the_core_team_cannot_make_the_teams_moves(plan, lead, core, as_core):
+    fill_in(plan, lead)
+    as_core.post(f"/qips/{plan.pk}/move/submit/")
+    plan.refresh_from_db()
+    assert plan.status == "draft"
+
+
+def test_nobody_approves_their_own_teams_plan(plan, lead, core, client_for, programme):
+    from programmes.models import CoreTeamMembership
+
+    fill_in(plan, lead)
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    CoreTeamMembership.objects.create(programme=programme, user=lead, role="qi_facilitator")
+    client_for(lead).post(f"/qips/{plan.pk}/move/approve/")
+    plan.refresh_from_db()
+    assert plan.status == "submitted"
+
+
+def test_a_completed_plan_takes_no_more_data_or_updates(plan, lead, core, client_for):
+    measure = approved(plan, lead, core)
+    for action in ("start", "complete"):
+        services.plan_transition(plan=plan, action=action, user=lead, as_core=False)
+    client = client_for(lead)
+    client.post(f"/qips/{plan.pk}/measures/{measure.pk}/data/",
+                {"how": "paste", "paste-rows": "2025-01\t1\t2"})
+    client.post(f"/qips/{plan.pk}/progress/", {"month": "2025-01", "done": "x",
+                                               "rag": "green"})
+    assert not Measurement.objects.exists()
+    assert not plan.progress_updates.exists()
+
+
+def test_planned_and_achieved_are_shown_side_by_side(plan, lead, core, client_for):
+    measure = approved(plan, lead, core)
+    Measurement.objects.create(measure=measure, period=datetime.date(2026, 6, 1),
+                               numerator=36, denominator=40)
+    part_services.part_save(plan=plan, user=lead, model=Measure, instance=measure, target=70)
+    page = " ".join(client_for(lead).get(f"/qips/{plan.pk}/").content.decode().split())
+    assert "Planned and achieved" in page
+    assert "85%" in page and "90%" in page  # committed target, latest figure
+    assert "Changed since approval" in page
+
+
+def test_control_arm_sites_do_not_read_the_library(plan, lead, core, client_for, programme):
+    from programmes.models import Enrolment
+
+    from .factories import EnrolmentFactory, SiteMembershipFactory
+
+    approved(plan, lead, core)
+    services.plan_update(plan=plan, user=lead, share_with_programme=True)
+    control = EnrolmentFactory(programme=programme, status=Enrolment.Status.CONTROL).site
+    control_lead = SiteMembershipFactory(site=control, role="clinical_lead").user
+    client = client_for(control_lead)
+    assert client.get(f"/programmes/{programme.pk}/library/").status_code == 404
+    assert client.get(f"/qips/{plan.pk}/").status_code == 404
+
+
+def test_the_visiting_team_follows_a_plan_shared_with_it(plan, lead, other_lead, client_for):
+    client = client_for(other_lead)
+    assert client.get(f"/qips/{plan.pk}/").status_code == 404
+    services.plan_update(plan=plan, user=lead, share_with_partner=True)
+    assert client.get(f"/qips/{plan.pk}/").status_code == 200

@@ -24,7 +24,6 @@ from .core import (
     site_enrolments_for,
     site_for_user,
     site_team,
-    visible_programmes,
     visible_sites,
 )
 
@@ -50,6 +49,5 @@ __all__ = [
     "site_for_user",
     "site_profile",
     "site_team",
-    "visible_programmes",
     "visible_sites",
 ]

@@ -30,18 +30,6 @@ def programme_for_core_team(user: User, pk: int) -> Programme:
     return get_object_or_404(core_programmes(user), pk=pk)
 
 
-def visible_programmes(user: User) -> QuerySet[Programme]:
-    """Programmes the person runs (core team) or takes part in (a current member of one of
-    its sites)."""
-    if not user.is_authenticated:
-        return Programme.objects.none()
-    return Programme.objects.filter(
-        Q(core_team__user=user)
-        | Q(enrolments__site__memberships__user=user,
-            enrolments__site__memberships__ended_at__isnull=True)
-    ).distinct()
-
-
 def can_create_programme(user: User) -> bool:
     """Only platform staff set up programmes: a new programme's core team sees its sites."""
     return user.is_authenticated and user.is_staff

@@ -1,6 +1,7 @@
 """A plan's measures and their data (Making Data Count; BMJ QI series on measurement)."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -50,6 +51,8 @@ class Measure(models.Model):
     # period, then judge new points against it).
     baseline_points = models.PositiveSmallIntegerField(
         "fix the limits on the first", null=True, blank=True,
+        # An average moving range needs two points; Making Data Count advises 12 or more.
+        validators=[MinValueValidator(2)],
         help_text="Number of points. Leave empty to use all the points")
     order = models.PositiveSmallIntegerField(default=0)
 

@@ -30,7 +30,8 @@ def parse_period(text: str, frequency: str) -> datetime.date:
     "03/2026", "2026 Q1" or a date (for weekly data, the Monday of its week)."""
     cleaned = " ".join(text.strip().lower().split())
     day = None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+    # The last pattern is how a date cell of an Excel workbook reads as text.
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S"):
         try:
             day = datetime.datetime.strptime(cleaned, pattern).date()  # noqa: DTZ007 - a date
             break
@@ -50,7 +51,11 @@ def parse_period(text: str, frequency: str) -> datetime.date:
                              " or give the date the period starts, such as 02/03/2026.")
         if not 1 <= month <= 12:
             raise NotAPeriod(f"“{text}” has no month {month}.")
+        if not 2000 <= year <= 2100:
+            raise NotAPeriod(f"“{text}”: check the year.")
         day = datetime.date(year, month, 1)
+    if not 2000 <= day.year <= 2100:
+        raise NotAPeriod(f"“{text}”: check the year.")
     if frequency == Measure.Frequency.WEEKLY:
         return day - datetime.timedelta(days=day.weekday())
     if frequency == Measure.Frequency.QUARTERLY:
@@ -58,12 +63,20 @@ def parse_period(text: str, frequency: str) -> datetime.date:
     return day.replace(day=1)
 
 
+# More patients than any team sees in a period: a typo, not a count.
+MAX_COUNT = 1_000_000
+# Values beyond this are typos too, and would break the chart's scale.
+MAX_VALUE = 1e9
+
+
 def _whole(text: str) -> int | None:
     try:
         number = float(text.replace(",", ""))
     except ValueError:
         return None
-    return int(number) if number.is_integer() and number >= 0 else None
+    if number != number or not 0 <= number <= MAX_COUNT:
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def _check(measure: Measure, rows: list[Row]) -> list[Measurement]:
@@ -95,7 +108,8 @@ def _check(measure: Measure, rows: list[Row]) -> list[Measurement]:
                 if not text:
                     error(column, "is empty.")
                 elif number is None:
-                    error(column, f"“{text}” is not a whole number of patients.")
+                    error(column, f"“{text}” is not a whole number of patients (0 to "
+                                  f"{MAX_COUNT:,}).")
                 else:
                     numbers[column] = number
             if numbers.get("denominator") == 0:
@@ -112,8 +126,8 @@ def _check(measure: Measure, rows: list[Row]) -> list[Measurement]:
             except ValueError:
                 error("value", f"“{text}” is not a number." if text else "is empty.")
             else:
-                if value != value or value in (float("inf"), float("-inf")):
-                    error("value", f"“{text}” is not a number.")
+                if value != value or abs(value) > MAX_VALUE:
+                    error("value", f"“{text}” is not a number the chart can use.")
                 elif period:
                     values.append(Measurement(measure=measure, period=period, value=value))
     if errors:
@@ -129,6 +143,9 @@ def columns_for(measure: Measure) -> list[str]:
 @transaction.atomic
 def _save(measure: Measure, user: User, values: list[Measurement], how: str) -> int:
     Measure.objects.select_for_update().get(pk=measure.pk)
+    if not measure.plan.is_editable:
+        raise ImportFailed([RowError(None, "file", "cannot be added: the plan is completed "
+                                     "or stopped.")])
     for value in values:
         Measurement.objects.update_or_create(
             measure=measure, period=value.period,

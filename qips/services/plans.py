@@ -128,7 +128,7 @@ def submit_problems(plan: QualityImprovementPlan) -> list[str]:
 
 
 def _measures_snapshot(plan: QualityImprovementPlan) -> list[dict]:
-    return [{"name": m.name, "kind": m.kind, "numerator": m.numerator,
+    return [{"id": m.pk, "name": m.name, "kind": m.kind, "numerator": m.numerator,
              "denominator": m.denominator, "direction": m.direction,
              "baseline": m.baseline, "target": m.target}
             for m in plan.measures.all()]

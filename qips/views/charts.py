@@ -4,7 +4,7 @@ import hashlib
 
 from django.core.cache import cache
 
-from ..charts import Annotation, ChartPoint, measure_chart
+from ..charts import Annotation, ChartPoint, MeasureChart, measure_chart
 from ..models import Measure, QualityImprovementPlan
 
 CHART_CACHE_SECONDS = 24 * 60 * 60
@@ -26,7 +26,13 @@ def _draw(measure: Measure, annotations: list[Annotation]):
         (k, repr(v)) for k, v in options.items()))).encode()).hexdigest()
     chart = cache.get(key)
     if chart is None:
-        chart = measure_chart(points, **options)
+        try:
+            chart = measure_chart(points, **options)
+        except ValueError as exc:
+            # Data the chart cannot draw (limits fixed on too few points, say) must not take
+            # the plan page down for everyone: say so where the chart would be.
+            return MeasureChart(svg="", description=f"The chart cannot be drawn: {exc}",
+                                provisional=False, signals=[], assurance=None)
         cache.set(key, chart, CHART_CACHE_SECONDS)
     return chart
 

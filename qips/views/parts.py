@@ -62,7 +62,14 @@ def part_edit(request: HttpRequest, pk: int, part: str,
         previous = plan.pdsa_cycles.filter(pk=request.GET["follows"]).first()
         if previous:
             initial = {"follows": previous, "change_idea": previous.change_idea}
-    form = form_class(request.POST or None, instance=instance, initial=initial, **extra)
+    if part == "pdsa" and instance is not None and instance.is_complete:
+        messages.info(request, "A completed cycle is the record of what was learnt, so it "
+                               "cannot be changed. Plan the next cycle instead.")
+        return redirect(back)
+    # The form gets its own copy: validating a bound ModelForm writes the new values onto
+    # its instance, and part_save compares against the row as it was to log what changed.
+    copy = model.objects.get(pk=instance.pk) if instance else None
+    form = form_class(request.POST or None, instance=copy, initial=initial, **extra)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
@@ -116,11 +123,14 @@ def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse
                                 pk=measure_pk, plan=plan)
     paste_form = MeasurementPasteForm(prefix="paste")
     import_form = MeasurementImportForm(prefix="import")
-    rebase_form = RebaseForm(prefix="rebase")
+    rebase_form = RebaseForm(prefix="rebase", measure=measure)
     import_errors = []
     if request.method == "POST":
         if not who.team:
             raise Http404 if who.reader_only else PermissionDenied
+        if not plan.is_editable:
+            messages.info(request, "A completed or stopped plan takes no more data")
+            return redirect(request.path)
         how = request.POST.get("how")
         try:
             if how == "paste":
@@ -140,7 +150,7 @@ def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse
                                               f"{'s' if count != 1 else ''}")
                     return redirect(request.path)
             elif how == "rebase":
-                rebase_form = RebaseForm(request.POST, prefix="rebase")
+                rebase_form = RebaseForm(request.POST, prefix="rebase", measure=measure)
                 if rebase_form.is_valid():
                     services.part_save(plan=plan, user=request.user, model=MeasureRebase,
                                        measure=measure, **rebase_form.cleaned_data)
@@ -166,6 +176,10 @@ def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 def progress_update(request: HttpRequest, pk: int) -> HttpResponse:
     plan, _who = load(request, pk, edit=True)
+    if not (plan.is_approved and plan.is_editable):
+        messages.info(request, "Monthly updates start once the plan is approved, and stop "
+                               "when it is completed or stopped")
+        return redirect(f"/qips/{plan.pk}/#progress")
     form = ProgressUpdateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -48,7 +48,9 @@ def site_plans(request: HttpRequest, pk: int) -> HttpResponse:
     request.programme = programme
     is_member = programme_selectors.is_site_member(request.user, site)
     return render(request, "qips/site_plans.html", {
-        "site": site, "programme": programme, "plans": selectors.site_plans(site),
+        "site": site, "programme": programme,
+        "plans": selectors.site_plans(site).filter(
+            pk__in=selectors.visible_plans(request.user).values("pk")),
         "can_start": is_member, "form": NewPlanForm() if is_member else None})
 
 
@@ -98,6 +100,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "qips/plan_detail.html", {
         "plan": plan, "who": who, "sections": sections, "tree": selectors.driver_tree(plan),
         "charts": charts,
+        "achievements": selectors.planned_vs_achieved(plan, measures),
         "roles": plan.roles.all(), "milestones": plan.milestones.all(),
         "barriers": plan.barriers.all(),
         "cycles": plan.pdsa_cycles.select_related("change_idea", "follows"),
@@ -127,7 +130,8 @@ def _actions(plan: QualityImprovementPlan, who: selectors.Access) -> list[tuple[
     actions = []
     for action, moves in services.TRANSITIONS.items():
         move = moves.get(plan.status)
-        if move and ((move[1] == "core" and who.core) or (move[1] == "team" and who.team)):
+        if move and ((move[1] == "core" and who.core and not who.team)
+                     or (move[1] == "team" and who.team)):
             actions.append((action, labels[action]))
     return actions
 
@@ -172,11 +176,20 @@ def plan_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if who.reader_only:
         raise Http404
     move = services.TRANSITIONS.get(action, {}).get(plan.status)
+    side = move[1] if move else None
+    if side == "core" and not who.core or side == "team" and not who.team:
+        messages.error(request, "Only the " + ("core team" if side == "core" else
+                                               "site's team") + " can do that")
+        return redirect("qips:plan_detail", plan.pk)
+    if side == "core" and who.team:
+        messages.error(request, "You are in this site's team, so another member of the core "
+                                "team must review the plan")
+        return redirect("qips:plan_detail", plan.pk)
     form = TransitionForm(request.POST)
     form.is_valid()
     try:
         services.plan_transition(plan=plan, action=action, user=request.user,
-                                 as_core=bool(move and move[1] == "core" and who.core),
+                                 as_core=side == "core",
                                  note=form.cleaned_data.get("note", ""))
     except services.TransitionRefused as exc:
         messages.error(request, str(exc))
@@ -203,6 +216,9 @@ def review_comment_add(request: HttpRequest, pk: int) -> HttpResponse:
 def review_comment_respond(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
     plan, _who = load(request, pk, edit=True)
     comment = get_object_or_404(ReviewComment, pk=comment_pk, plan=plan)
+    if not plan.is_editable:
+        messages.info(request, "A completed or stopped plan cannot be changed")
+        return redirect(f"/qips/{plan.pk}/#review")
     form = CommentResponseForm(request.POST or None, initial={"response": comment.response})
     if request.method == "POST" and form.is_valid():
         services.review_comment_respond(comment=comment, user=request.user,
@@ -234,6 +250,7 @@ def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     return pdf_response("qips/plan_pdf.html", {
         "plan": plan, "tree": selectors.driver_tree(plan),
         "charts": charts_for(measures, plan) if measures else [],
+        "achievements": selectors.planned_vs_achieved(plan, measures),
         "roles": plan.roles.all(), "milestones": plan.milestones.all(),
         "cycles": plan.pdsa_cycles.select_related("change_idea"),
         "barriers": plan.barriers.all(),
@@ -261,8 +278,7 @@ def programme_plans(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def library(request: HttpRequest, pk: int) -> HttpResponse:
     """Plans teams chose to share with the whole programme."""
-    programme = get_object_or_404(
-        programme_selectors.visible_programmes(request.user), pk=pk)
+    programme = get_object_or_404(selectors.library_programmes(request.user), pk=pk)
     request.programme = programme
     filters = {key: request.GET.get(key, "")[:100] for key in
                ("query", "indicator", "status", "category")}
