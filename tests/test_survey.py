@@ -207,6 +207,7 @@ def test_low_numbers_are_flagged_and_very_low_numbers_hidden(survey, collection,
     page = client_for(lead).get(f"/sites/{site.pk}/survey/").content.decode()
     assert "Low numbers: N=6" in page
     assert "Fewer than 5 answers, so the results are not shown" in page
+    assert "(low numbers, N=6)" in page  # on the chart as well as in the table
 
 
 def test_results_compare_with_the_whole_programme(survey, collection, other_site, client_for,
