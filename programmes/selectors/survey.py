@@ -98,7 +98,7 @@ def survey_results(survey: Survey, site: Site) -> SurveyResults:
 def _chart(survey: Survey, site: Site, results: list[QuestionResult]) -> str:
     # A low-numbers result carries its N on the chart too, not only in the table.
     rows = [
-        (f"Q{r.number}. " + textwrap.shorten(r.question.text, 70, placeholder="…")
+        (f"Q{r.number}. " + textwrap.shorten(r.question.text, 56, placeholder="…")
          + (f" (low numbers, N={r.site.n})" if r.site.low_numbers else ""),
          r.site.proportion, r.site.interval, r.programme.proportion)
         for r in results if r.site.proportion is not None
