@@ -43,6 +43,18 @@ def measure_warnings(kinds: Iterable[str]) -> list[str]:
     return warnings
 
 
+def sustainability_warnings(*, plan_text: str, owners_permanent: list[bool]) -> list[str]:
+    """A plan sustains its change only if someone who will still be there owns it (ILCOP
+    evaluation: improvements faded when the people driving them moved on)."""
+    warnings = []
+    if not plan_text.strip():
+        warnings.append("There is no sustainability plan yet. Write it from the start.")
+    if not any(owners_permanent):
+        warnings.append("No permanent member of staff owns sustaining the change. Name one "
+                        "in the roles.")
+    return warnings
+
+
 def commitment(*, aim: dict, measures: list[dict]) -> dict:
     """The record frozen at approval: the aim and measures as agreed."""
     return {"aim": aim, "measures": measures}

@@ -419,3 +419,26 @@ def test_the_visiting_team_follows_a_plan_shared_with_it(plan, lead, other_lead,
     assert client.get(f"/qips/{plan.pk}/").status_code == 404
     services.plan_update(plan=plan, user=lead, share_with_partner=True)
     assert client.get(f"/qips/{plan.pk}/").status_code == 200
+
+
+def test_sustainability_needs_a_permanent_owner(plan, lead, client_for):
+    page = client_for(lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert "No permanent member of staff owns sustaining the change" in page
+    from qips.models import PlanRole
+
+    PlanRole.objects.create(plan=plan, person="Sam Manager", responsibility="Owns it",
+                            permanent_staff=True, owns_sustainability=True)
+    page = client_for(lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert "No permanent member of staff owns sustaining the change" not in page
+
+
+def test_library_readers_see_results_not_working_notes(plan, lead, core, client_for,
+                                                       other_lead):
+    approved(plan, lead, core)
+    services.plan_update(plan=plan, user=lead, share_with_programme=True)
+    part_services.progress_update_save(plan=plan, user=lead, month=datetime.date(2026, 1, 1),
+                                       done="Chased the consultant", rag="red",
+                                       help_needed="Need a word with the CEO")
+    page = client_for(other_lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert "Need a word with the CEO" not in page
+    assert plan.aim_statement in page

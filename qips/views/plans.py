@@ -93,10 +93,11 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sections = [("problem", "Problem and evidence"), ("aim", "Aim"),
                 ("drivers", "Driver diagram"), ("measures", "Measures"),
                 ("pdsa", "PDSA cycles"), ("roles", "Roles"), ("timeline", "Timeline"),
-                ("sustainability", "Sustainability"), ("barriers", "Barriers"),
-                ("progress", "Monthly progress")]
+                ("sustainability", "Sustainability")]
     if not who.reader_only:
-        sections.append(("review", "Review"))
+        # Library and partner readers get the strategy and results, not the working notes.
+        sections += [("barriers", "Barriers"), ("progress", "Monthly progress"),
+                     ("review", "Review")]
     return render(request, "qips/plan_detail.html", {
         "plan": plan, "who": who, "sections": sections, "tree": selectors.driver_tree(plan),
         "charts": charts,
@@ -111,6 +112,10 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             what=plan.aim_what, how_much=plan.aim_how_much, by_when=plan.aim_by_when,
             for_whom=plan.aim_for_whom),
         "measure_warnings": guidance.measure_warnings(m.kind for m in measures),
+        "sustainability_warnings": guidance.sustainability_warnings(
+            plan_text=plan.sustainability_plan,
+            owners_permanent=[r.permanent_staff for r in plan.roles.all()
+                              if r.owns_sustainability]),
         "submit_problems": services.submit_problems(plan) if who.team else [],
         "actions": _actions(plan, who),
         "comment_form": ReviewCommentForm() if who.core else None,
