@@ -43,6 +43,16 @@ def fill_in(plan, user):
         target=85, chart="xmr")
 
 
+def a_change_idea(plan, user) -> Driver:
+    """A primary driver, a secondary driver under it and a change idea under that."""
+    primary = part_services.part_save(plan=plan, user=user, model=Driver, kind="primary",
+                                      text="Nurse availability")
+    secondary = part_services.part_save(plan=plan, user=user, model=Driver, kind="secondary",
+                                        text="Clinic booking", parent=primary)
+    return part_services.part_save(plan=plan, user=user, model=Driver, kind="change_idea",
+                                   text="Book into the CNS diary", parent=secondary)
+
+
 def test_a_focus_area_becomes_a_draft_plan_once(as_core, client_for, lead, focus_area, site):
     client = client_for(lead)
     first = client.post(f"/focus-areas/{focus_area.pk}/qip/")
@@ -131,12 +141,7 @@ def test_smart_aim_and_measure_family_warnings(plan, client_for, lead):
 
 
 def test_a_pdsa_cycle_cannot_be_completed_with_a_stage_missing(plan, lead, client_for):
-    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
-                                      text="Nurse availability")
-    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
-                                        text="Clinic booking", parent=primary)
-    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
-                                   text="Book into the CNS diary", parent=secondary)
+    idea = a_change_idea(plan, lead)
     cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
                                     title="Diary test", question="Will booking work?",
                                     prediction="8 of 10 patients will have a CNS")
@@ -247,12 +252,7 @@ def test_editing_a_part_saves_it(plan, lead, client_for):
 
 
 def test_a_pdsa_cycle_is_written_up_and_completed_in_the_browser_forms(plan, lead, client_for):
-    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
-                                      text="P")
-    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
-                                        text="S", parent=primary)
-    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
-                                   text="C", parent=secondary)
+    idea = a_change_idea(plan, lead)
     cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
                                     title="Test", question="Q?", prediction="8 of 10")
     client = client_for(lead)
@@ -269,12 +269,7 @@ def test_a_pdsa_cycle_is_written_up_and_completed_in_the_browser_forms(plan, lea
 
 
 def test_the_prediction_is_fixed_once_the_test_has_run(plan, lead, client_for):
-    primary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="primary",
-                                      text="P")
-    secondary = part_services.part_save(plan=plan, user=lead, model=Driver, kind="secondary",
-                                        text="S", parent=primary)
-    idea = part_services.part_save(plan=plan, user=lead, model=Driver, kind="change_idea",
-                                   text="C", parent=secondary)
+    idea = a_change_idea(plan, lead)
     cycle = part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
                                     title="Test", question="Q?", prediction="8 of 10",
                                     what_happened="Ran it")
