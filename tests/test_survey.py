@@ -20,7 +20,11 @@ from programmes.views.survey import SUBMISSIONS_PER_CLIENT
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits(settings):
+    # A private in-memory cache: the rate-limit counts start at zero, and clearing it never
+    # touches a shared Redis (where CI's broker lives).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "survey-tests"}}
     cache.clear()
     yield
     cache.clear()
