@@ -2,16 +2,16 @@
 and in the PDF; the visiting team reads it once the core team has marked it ready."""
 
 import datetime
-import io
 import uuid
 
-import pypdf
 import pytest
 
 from programmes.models import Indicator, IndicatorValue
 from programmes.services import survey as survey_services
 from visits.models import LogisticsTask, Visit
 from visits.services import task_complete
+
+from .pdf import pdf_text
 
 
 @pytest.fixture
@@ -50,9 +50,6 @@ def survey(programme, core, site):
     return survey
 
 
-def pdf_text(content: bytes) -> str:
-    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(content)).pages)
-    return " ".join(text.split())
 
 
 def test_the_pack_gives_every_figure_its_source_period_and_denominator(

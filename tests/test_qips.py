@@ -11,6 +11,8 @@ from qips.services import parts as part_services
 from qips.services import plans as services
 from visits.models import FocusArea, Visit
 
+from .pdf import pdf_text
+
 
 @pytest.fixture
 def visit(programme, site, other_site):
@@ -214,15 +216,10 @@ def test_a_shared_approved_plan_appears_in_the_library(plan, lead, core, client_
 
 
 def test_the_write_up_pdf_holds_the_plan(plan, lead, client_for):
-    import io
-
-    import pypdf
-
     fill_in(plan, lead)
     response = client_for(lead).get(f"/qips/{plan.pk}/report.pdf")
     assert response["Content-Type"] == "application/pdf"
-    text = " ".join("\n".join(p.extract_text() for p in pypdf.PdfReader(
-        io.BytesIO(response.content)).pages).split())
+    text = pdf_text(response.content)
     assert "CNS at diagnosis" in text
     assert "from 55% to 85%" in text
     assert "CNS present" in text

@@ -6,7 +6,6 @@ import io
 import re
 import uuid
 
-import pypdf
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,6 +16,8 @@ from ilcop.models import ActivityLog
 from programmes.models import SurveyAnswer, SurveyResponse
 from programmes.services import survey as services
 from programmes.views.survey import SUBMISSIONS_PER_CLIENT
+
+from .pdf import pdf_text
 
 
 @pytest.fixture(autouse=True)
@@ -406,9 +407,6 @@ def test_suppression_cannot_be_above_the_warning(survey, as_core, programme):
 # --- Printed material ----------------------------------------------------------------------
 
 
-def pdf_text(content: bytes) -> str:
-    reader = pypdf.PdfReader(io.BytesIO(content))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def test_the_poster_carries_the_link_and_a_qr_code(survey, collection, client_for, lead, site):

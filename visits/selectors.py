@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from ilcop.models import User
-from programmes.models import Programme, Survey
+from programmes.models import Programme
 from programmes.selectors import is_site_member, site_profile, site_team
-from programmes.selectors.survey import survey_comments, survey_results
+from programmes.selectors.survey import programme_survey, survey_comments, survey_results
 
 from .calendar import Quorum, date_quorum
 from .models import AvailabilityPoll, LogisticsTask, PollAnswer, PollInvitee, Visit
@@ -118,7 +118,7 @@ class DataPack:
 
 
 def data_pack(visit: Visit) -> DataPack:
-    survey = Survey.objects.filter(programme=visit.programme).first()
+    survey = programme_survey(visit.programme)
     return DataPack(
         visit=visit,
         team=list(site_team(visit.host)),

@@ -19,6 +19,10 @@ from ..models import Site, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from .audit import CHART_CACHE_SECONDS
 
 
+def programme_survey(programme) -> Survey | None:
+    return Survey.objects.filter(programme=programme).first()
+
+
 @dataclass
 class QuestionResult:
     number: int

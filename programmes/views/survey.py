@@ -31,16 +31,12 @@ from ..models import Site, Survey, SurveyAnswer, SurveyCollection, SurveyRespons
 from ..selectors.survey import (
     collection_counts,
     comments_awaiting_review,
+    programme_survey,
     survey_comments,
     survey_results,
 )
 from ..services import survey as services
 from ..survey import SCALES
-
-
-def _survey_or_none(programme) -> Survey | None:
-    return Survey.objects.filter(programme=programme).first()
-
 
 # --- The core team's set-up ----------------------------------------------------------------
 
@@ -50,7 +46,7 @@ def _survey_or_none(programme) -> Survey | None:
 def survey_manage(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    survey = _survey_or_none(programme)
+    survey = programme_survey(programme)
     sites = []
     if survey:
         counts, pending = collection_counts(survey), comments_awaiting_review(survey)
@@ -72,7 +68,7 @@ def survey_manage(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
-    if _survey_or_none(programme) is None:
+    if programme_survey(programme) is None:
         services.survey_create(programme=programme, user=request.user)
         messages.success(request, "The survey is set up with the default questions")
     return redirect("programmes:survey_manage", programme.pk)
@@ -135,7 +131,7 @@ def _site_survey(request: HttpRequest, pk: int):
         raise Http404
     request.programme = programme
     is_core = programme.core_team.filter(user=request.user).exists()
-    return site, programme, _survey_or_none(programme), is_core
+    return site, programme, programme_survey(programme), is_core
 
 
 def public_link(collection: SurveyCollection) -> str:

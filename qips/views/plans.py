@@ -84,12 +84,23 @@ def plan_from_focus_area(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("qips:plan_edit" if created else "qips:plan_detail", plan.pk)
 
 
+def _plan_body(plan: QualityImprovementPlan) -> tuple[dict, list]:
+    """What the plan page and its PDF write-up both show, and the plan's measures."""
+    measures = selectors.measures_with_data(plan)
+    return {
+        "plan": plan, "tree": selectors.driver_tree(plan),
+        "charts": charts_for(measures, plan) if measures else [],
+        "achievements": selectors.planned_vs_achieved(plan, measures),
+        "roles": plan.roles.all(), "milestones": plan.milestones.all(),
+        "cycles": plan.pdsa_cycles.select_related("change_idea", "follows"),
+    }, measures
+
+
 @login_required
 @require_GET
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan, who = load(request, pk)
-    measures = selectors.measures_with_data(plan)
-    charts = charts_for(measures, plan) if measures else []
+    body, measures = _plan_body(plan)
     sections = [("problem", "Problem and evidence"), ("aim", "Aim"),
                 ("drivers", "Driver diagram"), ("measures", "Measures"),
                 ("pdsa", "PDSA cycles"), ("roles", "Roles"), ("timeline", "Timeline"),
@@ -99,12 +110,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         sections += [("barriers", "Barriers"), ("progress", "Monthly progress"),
                      ("review", "Review")]
     return render(request, "qips/plan_detail.html", {
-        "plan": plan, "who": who, "sections": sections, "tree": selectors.driver_tree(plan),
-        "charts": charts,
-        "achievements": selectors.planned_vs_achieved(plan, measures),
-        "roles": plan.roles.all(), "milestones": plan.milestones.all(),
+        **body, "who": who, "sections": sections,
         "barriers": plan.barriers.all(),
-        "cycles": plan.pdsa_cycles.select_related("change_idea", "follows"),
         "comments": plan.review_comments.select_related("author", "responded_by"),
         "updates": plan.progress_updates.select_related("submitted_by")[:6],
         "support": plan.support.select_related("given_by") if who.core else [],
@@ -250,16 +257,10 @@ def support_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    plan, who = load(request, pk)
-    measures = selectors.measures_with_data(plan)
-    return pdf_response("qips/plan_pdf.html", {
-        "plan": plan, "tree": selectors.driver_tree(plan),
-        "charts": charts_for(measures, plan) if measures else [],
-        "achievements": selectors.planned_vs_achieved(plan, measures),
-        "roles": plan.roles.all(), "milestones": plan.milestones.all(),
-        "cycles": plan.pdsa_cycles.select_related("change_idea"),
-        "barriers": plan.barriers.all(),
-    }, filename=f"QIP {plan.site.code} {plan.title}")
+    plan, _who = load(request, pk)
+    body, _measures = _plan_body(plan)
+    return pdf_response("qips/plan_pdf.html", body,
+                        filename=f"QIP {plan.site.code} {plan.title}")
 
 
 @login_required
