@@ -138,7 +138,6 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     plans = QualityImprovementPlan.objects.filter(programme=programme).select_related(
         "site__organisation").annotate(
         last_update=Max("progress_updates__submitted_at"),
-        last_update_month=Max("progress_updates__month"),
         open_help=Count("barriers", filter=Q(barriers__status=Barrier.Status.OPEN)
                         & ~Q(barriers__help_needed=""), distinct=True),
     ).order_by("site__organisation__name", "title")
