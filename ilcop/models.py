@@ -22,6 +22,11 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+class ReminderEmails(models.TextChoices):
+    IMMEDIATE = "immediate", "Send each reminder when it is due"
+    WEEKLY = "weekly", "Gather my reminders into one email each Monday"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in. Email is the login; there is no username."""
 
@@ -32,6 +37,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Staff may use the Django admin and may create programmes.
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Reminders as they fall due, or gathered into one email on Monday mornings. Messages
+    # that must arrive on time (a visit report, a poll about to close, a visit in two days)
+    # are always sent at once: ilcop.notifications.notify(must_send=True).
+    reminder_emails = models.CharField(
+        max_length=20, choices=ReminderEmails.choices, default=ReminderEmails.IMMEDIATE)
 
     objects = UserManager()
 
@@ -98,3 +108,41 @@ class ActivityScope(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} under {self.content_type_id}:{self.object_id}"
+
+
+class Notification(models.Model):
+    """The reminder ledger: one row for each (kind, object, recipient, due date) that fell due.
+
+    The unique constraint is what sends a reminder at most once, whichever beat scheduler or
+    worker retry gets there first: ilcop.notifications.notify inserts the row and sends the
+    email in one transaction, so a failed send leaves no row and is tried again next run.
+    A row held for someone's weekly digest has ``sent_at`` empty until the digest goes.
+    """
+
+    kind = models.CharField(max_length=40)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    due_on = models.DateField()
+    held_for_digest = models.BooleanField(default=False)
+    # What a digest needs to list the reminder without rendering it again.
+    programme_name = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300)
+    url = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "content_type", "object_id", "recipient", "due_on"],
+                name="one_notification_per_kind_object_recipient_due_date",
+            )
+        ]
+        # Index for the Monday digest: what is still held for each person.
+        indexes = [models.Index(fields=["held_for_digest", "sent_at", "recipient"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.content_type_id}:{self.object_id} due {self.due_on}"

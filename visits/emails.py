@@ -47,6 +47,7 @@ def poll_email_send(*, invitee_id: int, kind: str) -> None:
     link = settings.SITE_URL + reverse("visits:poll_answer", args=[poll_token(invitee)])
     send_templated_email(
         template=f"emails/poll_{kind}", to=[invitee.user.email],
+        programme_name=invitee.poll.visit.programme.name,
         context={"invitee": invitee, "visit": invitee.poll.visit, "poll": invitee.poll,
                  "link": link, "dates": invitee.poll.dates.all()},
     )
@@ -101,6 +102,7 @@ def visit_invitation_send(*, visit_id: int, user_id: int, kind: str, sequence: i
     )
     send_templated_email(
         template=f"emails/visit_{kind}", to=[attendee.user.email],
+        programme_name=visit.programme.name,
         context={"visit": visit, "attendee": attendee, "start": start, "end": end,
                  "agenda": AGENDA_OUTLINE, "prepare": PREPARE.get(attendee.team, []),
                  "url": url},

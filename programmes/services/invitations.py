@@ -170,6 +170,7 @@ def invitation_email_send(*, invitation_id: int) -> None:
     send_templated_email(
         template="emails/invitation",
         to=[invitation.email],
+        programme_name=invitation.programme.name,
         context={
             "invitation": invitation,
             "accept_url": settings.SITE_URL
