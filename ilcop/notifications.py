@@ -156,7 +156,7 @@ def digests_send(now: datetime.datetime | None = None) -> Tally:
                 context={"groups": [(name, list(rows)) for name, rows in
                                     groupby(current, key=lambda n: n.programme_name)],
                          "count": len(current)},
-                summary=f"{len(current)} reminders", url=absolute_url(reverse("home")),
+                summary=f"{len(current)} reminders", url=absolute_url(reverse("programmes:home")),
             )
             if outcome == SENT:
                 Notification.objects.filter(pk__in=[n.pk for n in current]).update(sent_at=now)
