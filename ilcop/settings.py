@@ -190,6 +190,18 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 # change they follow was saved; Celery logs the failure instead. The tests propagate.
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task (out of memory, a redeploy) never acknowledges its message; Redis
+# hands it to another worker once this many seconds have passed since it was taken. It must
+# be longer than the longest task's time limit and the longest retry countdown, or a task
+# still running, or waiting for its retry, would be handed out a second time (Celery's Redis
+# caveats). Tasks are idempotent, so even that would not send an email twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 60 * 60))),
+    # How often a worker sweeps for such messages: every interval × throttle seconds (kombu's
+    # Redis transport; its defaults make that 100 s).
+    "unacked_restore_interval": int(env("CELERY_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(env("CELERY_RESTORE_THROTTLE", "10")),
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -6,11 +6,7 @@ turns a missing service into a failure rather than a skip.
 
 import os
 import re
-import subprocess
-import sys
-import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -22,7 +18,7 @@ from ilcop.celery import app as celery_app
 from programmes import services
 from programmes.models import Invitation
 
-ROOT = Path(__file__).resolve().parent.parent
+from .worker import new_queue, start_worker
 
 pytestmark = [
     pytest.mark.needs_worker,
@@ -33,55 +29,16 @@ pytestmark = [
 
 @pytest.fixture
 def worker(transactional_db, tmp_path, settings):
-    """A `celery worker` subprocess on a queue of its own, pointed at the test database."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a PostgreSQL DATABASE_URL: the worker process shares the test database")
-    db = connection.settings_dict
-    database_url = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:"
-                    f"{db['PORT'] or 5432}/{db['NAME']}")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    """One worker on a queue of its own; the tasks this test queues go there."""
+    queue = new_queue()
     mail_dir = tmp_path / "mail"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CELERY_QUEUE": queue,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
-        "SITE_URL": "http://testserver",
-    }
-    env.pop("EMAIL_HOST", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ilcop", "worker", "--pool", "solo",
-         "--queues", queue, "--hostname", f"{queue}@%h", "--without-gossip",
-         "--without-mingle", "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    output: list[str] = []
-    ready = threading.Event()
-
-    def read():
-        for line in process.stdout:
-            output.append(line)
-            if " ready." in line:
-                ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(60):
-        process.kill()
-        pytest.fail("the Celery worker did not start:\n" + "".join(output))
-
+    process = start_worker(queue=queue, mail_dir=mail_dir)
     previous = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
     settings.SITE_URL = "http://testserver"
-    yield {"mail_dir": mail_dir, "output": output}
+    yield {"mail_dir": mail_dir, "output": process.output}
     celery_app.conf.task_default_queue = previous
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    process.stop()
 
 
 def wait_for_mail(mail_dir: Path, timeout: float = 30) -> str:
