@@ -22,6 +22,9 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "prof", "professor", "sir", "dame", "rev"}
+
+
 class ReminderEmails(models.TextChoices):
     IMMEDIATE = "immediate", "Send each reminder when it is due"
     WEEKLY = "weekly", "Gather my reminders into one email each Monday"
@@ -59,7 +62,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else self.email
+        """How an email greets them: "Dear Ada", but "Dear Dr Ada Okafor" rather than the
+        "Dear Dr" that taking the first word would give."""
+        if not self.full_name:
+            return self.email
+        first = self.full_name.split()[0]
+        return self.full_name if first.rstrip(".").lower() in TITLES else first
 
 
 class ActivityLog(models.Model):

@@ -31,13 +31,17 @@ class StaticFilesOnly(URLFetcher):
         path = unquote(parts.path)
         if not path.startswith(settings.STATIC_URL):
             raise ValueError("PDFs use local static files only")
-        name = path.removeprefix(settings.STATIC_URL)
-        found = finders.find(name) or _collected(name)
-        if not found:
-            raise ValueError(f"No static file {name}")
+        found = static_file(path.removeprefix(settings.STATIC_URL))
         content_type = mimetypes.guess_type(found)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, Path(found).read_bytes(),
-                                  {"Content-Type": content_type})
+        return URLFetcherResponse(url, found.read_bytes(), {"Content-Type": content_type})
+
+
+def static_file(name: str) -> Path:
+    """A static file on disk: from the apps' static folders, or where collectstatic put it."""
+    found = finders.find(name) or _collected(name)
+    if not found:
+        raise ValueError(f"No static file {name}")
+    return Path(found)
 
 
 def _collected(name: str) -> str | None:
@@ -52,7 +56,11 @@ def _collected(name: str) -> str | None:
 
 
 def render_pdf(template: str, context: dict) -> bytes:
-    html = render_to_string(template, context)
+    return html_to_pdf(render_to_string(template, context))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A PDF of HTML rendered earlier (say, a report frozen when it was approved)."""
     return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
 
 

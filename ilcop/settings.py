@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -190,6 +191,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 # change they follow was saved; Celery logs the failure instead. The tests propagate.
 CELERY_TASK_EAGER_PROPAGATES = env_bool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_TASK_ACKS_LATE = True
+# A pool process that dies mid-task (killed for memory, say) gives its message back rather than
+# acknowledging it: every task is idempotent, so running it again is safe.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A worker killed mid-task (out of memory, a redeploy) never acknowledges its message; Redis
 # hands it to another worker once this many seconds have passed since it was taken. It must
 # be longer than the longest task's time limit and the longest retry countdown, or a task
@@ -209,10 +213,29 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Separate queues let several installations (or a test run) share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "ilcop")
+# Each run only does what is due and records it (the reminder ledger, ilcop.notifications), so
+# a repeated run, or a second beat started by mistake, sends nothing twice. Times are London
+# times (CELERY_TIMEZONE), in the working day; README.md lists when each reminder fires.
 CELERY_BEAT_SCHEDULE = {
-    # Each run only does what is due, and records it, so a repeated run sends nothing twice.
-    "remind-poll-non-responders": {"task": "visits.tasks.remind_polls", "schedule": 60 * 60},
+    "remind-poll-non-responders": {"task": "visits.tasks.remind_polls",
+                                   "schedule": crontab(minute=0, hour="7-19")},
     "close-polls-at-deadline": {"task": "visits.tasks.lock_polls", "schedule": 5 * 60},
+    # Monday: the core team's digest first, reminders at 8, people's own digests at 9 so
+    # that they gather whatever the 8 o'clock jobs held for them.
+    "core-team-digests": {"task": "qips.tasks.send_core_team_digests",
+                          "schedule": crontab(minute=30, hour=7, day_of_week="mon")},
+    "visit-reminders": {"task": "visits.tasks.send_visit_reminders",
+                        "schedule": crontab(minute=0, hour=8)},
+    "observation-reminders": {"task": "visits.tasks.send_observation_reminders",
+                              "schedule": crontab(minute=5, hour=8)},
+    "report-reminders": {"task": "visits.tasks.send_report_reminders",
+                         "schedule": crontab(minute=10, hour=8)},
+    "qip-reminders": {"task": "qips.tasks.send_qip_reminders",
+                      "schedule": crontab(minute=15, hour=8)},
+    "progress-update-reminders": {"task": "qips.tasks.send_progress_reminders",
+                                  "schedule": crontab(minute=20, hour=8)},
+    "personal-digests": {"task": "ilcop.tasks.send_digests",
+                         "schedule": crontab(minute=0, hour=9, day_of_week="mon")},
 }
 
 if REDIS_URL:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class QipsConfig(AppConfig):
     default_auto_field = 'django.db.models.BigAutoField'
     name = 'qips'
+
+    def ready(self):
+        # See visits.apps: how the Monday digest drops a held reminder that no longer applies.
+        from . import reminders
+
+        reminders.register_digest_checks()

@@ -175,6 +175,13 @@ def test_the_monday_digest_lists_held_reminders_once_and_drops_stale_ones(db):
     assert "Something is due" in mail.outbox[1].body
 
 
+def test_emails_greet_by_first_name_unless_the_name_starts_with_a_title():
+    assert UserFactory.build(full_name="Ada Okafor").get_short_name() == "Ada"
+    assert UserFactory.build(full_name="Dr Ada Okafor").get_short_name() == "Dr Ada Okafor"
+    assert UserFactory.build(full_name="Prof. Li Wei").get_short_name() == "Prof. Li Wei"
+    assert UserFactory.build(full_name="", email="a@t.example").get_short_name() == "a@t.example"
+
+
 def test_nobody_gets_an_empty_digest(db):
     UserFactory(reminder_emails=ReminderEmails.WEEKLY)
     assert notifications.digests_send(MONDAY).sent == 0
@@ -208,7 +215,8 @@ def test_two_schedulers_at_once_send_one_email():
 # --- the preferences page ---------------------------------------------------------------------
 
 
-def test_anyone_signed_in_chooses_how_reminders_come(client_for, cns, django_assert_max_num_queries):
+def test_anyone_signed_in_chooses_how_reminders_come(client_for, cns,
+                                                     django_assert_max_num_queries):
     client = client_for(cns)
     with django_assert_max_num_queries(6):
         page = client.get("/accounts/reminders/")

@@ -35,3 +35,11 @@ def test_a_template_that_points_at_the_network_still_renders(monkeypatch):
     pdf = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
     assert pdf.startswith(b"%PDF")
     assert render_pdf("pdf/base.html", {}).startswith(b"%PDF")
+
+
+def test_the_pdf_stylesheet_is_inline_so_stored_html_stands_on_its_own():
+    from django.template.loader import render_to_string
+
+    html = render_to_string("pdf/base.html", {})
+    assert "<style>" in html and "@page" in html
+    assert 'rel="stylesheet"' not in html

@@ -16,7 +16,7 @@ from programmes.models import Enrolment, Indicator, Invitation, Randomisation, S
 from programmes.services import survey as survey_services
 from qips.models import Measure, ReviewComment
 from qips.services import plans as plan_services
-from visits.models import FocusArea, Visit
+from visits.models import FocusArea, Visit, VisitReport
 
 from .factories import SiteMembershipFactory
 
@@ -65,6 +65,14 @@ PAGES = [
     ("visit live mode", "/visits/{visit}/live/", programme_only()),
     ("visit attendance", "/visits/{visit}/attendance/", programme_only()),
     ("facilitator notes", "/visits/{visit}/notes/", programme_only()),
+    # The teams read the approved versions, never the draft. The visit has not happened yet,
+    # so even the core team's draft PDF is refused with a 409.
+    ("visit report", "/visits/{visit}/report/", programme_only(lead=200, cns=200,
+                                                               other_lead=200)),
+    ("visit report draft pdf", "/visits/{visit}/report/draft.pdf",
+     programme_only(core=409, lead=403, cns=403, other_lead=403)),
+    ("visit report pdf", "/visits/{visit}/report/v{report_version}.pdf",
+     programme_only(lead=200, cns=200, other_lead=200)),
     ("site", "/sites/{site}/", programme_only(lead=200, cns=200)),
     ("site data", "/sites/{site}/data/", programme_only(lead=200, cns=200)),
     ("site visits", "/sites/{site}/visits/", programme_only(lead=200, cns=200)),
@@ -135,6 +143,10 @@ POSTS = [
     ("plan support", "/qips/{plan}/support/", programme_only(lead=403, cns=403)),
     ("plan measure remove", "/qips/{plan}/measures/{measure}/remove/",
      programme_only(core=403, lead=200, cns=200)),
+    ("visit report approve", "/visits/{visit}/report/approve/",
+     programme_only(lead=403, cns=403, other_lead=403)),
+    ("visit report retry", "/visits/{visit}/report/v{report_version}/retry/",
+     programme_only(lead=403, cns=403, other_lead=403)),
     ("randomisation confirm", "/programmes/{programme}/randomisation/{randomisation}/confirm/",
      programme_only()),
 ]
@@ -165,6 +177,8 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
         answers={comment_question.pk: "More parking"}, submission_key=uuid.uuid4(),
         mode="online")
     focus_area = FocusArea.objects.create(visit=visit, title="Faster diagnosis")
+    report = VisitReport.objects.create(visit=visit, version=1, html="<p>Report</p>",
+                                        pdf=b"%PDF-1.7", generated_at=visit.created_at)
     plan = plan_services.plan_create(programme=programme, site=site, user=lead, title="Plan")
     measure = Measure.objects.create(plan=plan, kind="outcome", name="M", numerator="n",
                                      data_source="log", direction="increase")
@@ -173,6 +187,7 @@ def world(request, programme, site, other_site, core, lead, cns, other_lead, oth
     return {
         "ids": {
             "focus_area": focus_area.pk, "plan": plan.pk, "measure": measure.pk,
+            "report_version": report.version,
             "review_comment": review_comment.pk,
             "indicator": indicator.pk, "randomisation": randomisation.pk, "visit": visit.pk,
             "programme": programme.pk, "site": site.pk, "enrolment": enrolment.pk,

@@ -9,7 +9,17 @@ from django.test.utils import CaptureQueriesContext
 
 from programmes.models import CoreTeamMembership, Pair, Pairing
 from visits import services
-from visits.models import PollInvitee
+from visits.models import (
+    Contribution,
+    FocusArea,
+    ObservationResponse,
+    PollInvitee,
+    Visit,
+    VisitAttendee,
+    VisitReport,
+)
+from visits.services import day as day_services
+from visits.services import observation as observation_services
 
 from .factories import CoreTeamMembershipFactory, EnrolmentFactory, SiteMembershipFactory
 
@@ -73,3 +83,44 @@ def test_visit_pages_stay_flat(as_core, programme, core, name, budget):
     large = count(as_core, urls[name])
     assert small == large, f"{name}: {small} queries for 2 pairs, {large} for 8"
     assert large <= budget, f"{name}: {large} queries, budget {budget}"
+
+
+def add_to_the_visit_day(visit, core, n):
+    """n more people on each team's list, observers, points in every session, focus areas
+    and approved versions of the report."""
+    items = day_services.visit_agenda_ensure(visit=visit, user=core)
+    form = observation_services.observation_form_current(visit.programme)
+    for _ in range(n):
+        for site, team in ((visit.host, "host"), (visit.visitor, "visiting")):
+            person = SiteMembershipFactory(site=site, role="other_clinician").user
+            VisitAttendee.objects.create(visit=visit, user=person, team=team,
+                                         role="other_clinician", present=True)
+        observer = SiteMembershipFactory(site=visit.visitor, role="cns").user
+        ObservationResponse.objects.create(visit=visit, form=form, observer=observer,
+                                           answers={}, submitted_at=NOW)
+        for item in items:
+            for kind in Contribution.Kind.values:
+                Contribution.objects.create(visit=visit, session=item, kind=kind, team="host",
+                                            role="cns", text="Said in the session")
+        FocusArea.objects.create(visit=visit, title="An area", owner=core)
+        version = visit.reports.count() + 1
+        VisitReport.objects.create(visit=visit, version=version, html="<p>Report</p>",
+                                   correction_note="" if version == 1 else "A correction",
+                                   pdf=b"%PDF-1.7", generated_at=NOW, sent_at=NOW)
+
+
+@pytest.mark.parametrize(("who", "budget"), [("core", 20), ("lead", 8)])
+def test_the_visit_report_page_stays_flat(client_for, programme, site, other_site, core, lead,
+                                          who, budget):
+    visit = Visit.objects.create(programme=programme, host=site, visitor=other_site,
+                                 status=Visit.Status.HAPPENED, date=datetime.date(2026, 2, 24),
+                                 facilitator=core)
+    client = client_for({"core": core, "lead": lead}[who])
+    url = f"/visits/{visit.pk}/report/"
+    add_to_the_visit_day(visit, core, 1)
+    count(client, url)  # fills the content-type cache, as any earlier request would have
+    small = count(client, url)
+    add_to_the_visit_day(visit, core, 5)
+    large = count(client, url)
+    assert small == large, f"{who}: {small} queries for 1 of each, {large} for 6"
+    assert large <= budget, f"{who}: {large} queries, budget {budget}"

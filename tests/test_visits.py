@@ -10,7 +10,7 @@ from django.test import Client
 from icalendar import Calendar
 
 from programmes.models import CoreTeamMembership, Pair, Pairing, SiteMembership
-from visits import services
+from visits import reminders, services
 from visits.models import LogisticsTask, PollAnswer, PollInvitee, Visit
 
 from .factories import CoreTeamMembershipFactory, EnrolmentFactory, SiteMembershipFactory
@@ -192,14 +192,15 @@ def test_the_poll_locks_at_its_deadline_and_reminders_go_once_to_non_responders(
     mailoutbox.clear()
 
     with time_machine.travel(datetime.datetime(2026, 3, 10, tzinfo=datetime.UTC)):
-        assert services.polls_remind() == 0  # not yet: ten days before the deadline
-    with time_machine.travel(datetime.datetime(2026, 3, 19, tzinfo=datetime.UTC)), \
-            django_capture_on_commit_callbacks(execute=True):
-        assert services.polls_remind() == 6
-        assert services.polls_remind() == 0  # a second run sends nothing new
+        assert reminders.poll_reminders_send().new == 0  # not yet: ten days before the deadline
+    with time_machine.travel(datetime.datetime(2026, 3, 19, tzinfo=datetime.UTC)):
+        assert reminders.poll_reminders_send().sent == 6
+        again = reminders.poll_reminders_send()  # a second run sends nothing new
+        assert (again.new, again.already) == (0, 6)
     assert len(mailoutbox) == 6
     assert teams["host_cns"].email not in {m.to[0] for m in mailoutbox}
     assert all(m.subject.startswith("Reminder:") for m in mailoutbox)
+    assert LINK.search(mailoutbox[0].body)  # the personal link, to answer without signing in
 
     with time_machine.travel(datetime.datetime(2026, 3, 21, tzinfo=datetime.UTC)):
         assert services.polls_lock() == 1
@@ -319,7 +320,7 @@ def test_cancelling_a_visit_closes_its_poll_and_stops_reminders(visits, core, ma
     assert poll.locked_at is not None
     mailoutbox.clear()
     with time_machine.travel(datetime.datetime(2026, 3, 19, tzinfo=datetime.UTC)):
-        assert services.polls_remind() == 0
+        assert reminders.poll_reminders_send().new == 0
     assert mailoutbox == []
 
 

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class VisitsConfig(AppConfig):
     name = "visits"
     verbose_name = "Visits"
+
+    def ready(self):
+        # Here rather than at import of the reminders module, so the web process (where a
+        # digest may be sent), the worker and the tests all have the checks.
+        from . import reminders
+
+        reminders.register_digest_checks()

@@ -19,12 +19,12 @@ from programmes.models import Programme
 
 from . import services
 from .calendar import candidate_dates
-from .models import LogisticsTask, PollInvitee, Visit
+from .models import LogisticsTask, PollInvitee, Visit, VisitReport
 
 # What happens to the 15 pairs' visits, in pair order. Every visit not yet dated has a poll
 # fully answered, except three half-answered ones and one pair not yet started, so the
 # programme-wide scheduler has real availability to work with.
-HAPPENED_PAIRS = 3       # both visits happened (the first had its report sent)
+HAPPENED_PAIRS = 3       # both visits happened; the first's report sent, the second's to do
 CONFIRMED_PAIRS = 3      # first visit confirmed and coming up, tasks part done
 AGREED_PAIRS = 2         # first visit has an agreed date, not yet confirmed
 HALF_ANSWERED_PAIRS = 3  # first visit's poll open and half answered
@@ -47,6 +47,9 @@ def _with_dates_unchecked(visit: Visit, date: datetime.date) -> None:
     """Give a visit a past date directly: the services rightly refuse to agree past dates."""
     Visit.objects.filter(pk=visit.pk).update(date=date)
 
+
+# Minutes each session of a demo visit day ran over (or, below zero, under) its plan.
+OVERRUNS = (5, 10, -5, 15, 0, 10, -10)
 
 # What was said on a demo visit day, session by session: (kind, team, role, words).
 SAID = {
@@ -91,10 +94,17 @@ def _the_day(visit: Visit, rng: random.Random) -> None:
 
     visit = Visit.objects.select_related("programme", "facilitator").get(pk=visit.pk)
     actor = visit.facilitator
-    sessions = {item.kind: item for item in visit_agenda_ensure(visit=visit, user=actor)}
-    started = timezone.now() - datetime.timedelta(hours=6)
-    VisitAgendaItem.objects.filter(visit=visit).update(
-        started_at=started, ended_at=started + datetime.timedelta(hours=5))
+    items = visit_agenda_ensure(visit=visit, user=actor)
+    sessions = {item.kind: item for item in items}
+    # The sessions ran one after another from the start of the day, some over and some under
+    # their planned time, as the report's "agenda as it ran" shows.
+    moment = timezone.make_aware(datetime.datetime.combine(visit.date, visit.start_time))
+    for n, item in enumerate(items):
+        item.started_at = moment
+        moment += datetime.timedelta(
+            minutes=item.planned_minutes + OVERRUNS[n % len(OVERRUNS)])
+        item.ended_at = moment
+    VisitAgendaItem.objects.bulk_update(items, ["started_at", "ended_at"])
     for kind, points in SAID.items():
         for n, (what, team, role, words) in enumerate(points):
             day.contribution_add(visit=visit, user=actor, kind=what, team=team, role=role,
@@ -129,6 +139,44 @@ def _the_day(visit: Visit, rng: random.Random) -> None:
                            description="Close the list at noon the day before and check "
                                        "pathology is back, to cut deferred discussions.",
                            owner=owner.user)
+
+
+def _report_sent(visit: Visit, actor: User) -> None:
+    """Version 1 of the visit's report, approved by its facilitator a week after the visit
+    and recorded as sent. The demo emails nobody, so it records the sending itself rather
+    than through the ledger; the PDF is made by the app's own task once the demo is
+    committed (seed_demo runs tasks in-process), which sends nothing for a version already
+    sent. Rendering three reports takes seconds, so a test that builds the demo without
+    committing it does not pay for them."""
+    from .services import report
+    from .tasks import generate_visit_report
+
+    visit = Visit.objects.select_related("facilitator").get(pk=visit.pk)
+    approved_at = timezone.make_aware(datetime.datetime.combine(
+        visit.date + datetime.timedelta(days=7), datetime.time(11)))
+    version = report.report_version_create(visit=visit, user=visit.facilitator or actor,
+                                           based_on_version=0, approved_at=approved_at)
+    VisitReport.objects.filter(pk=version.pk).update(
+        sent_at=approved_at, recipient_count=len(report.report_recipients(visit)))
+    generate_visit_report.delay_on_commit(version.pk)
+
+
+def reports_build(programme: Programme, actor: User) -> int:
+    """Version 1 of the report of each visit marked "Report sent". seed_demo calls it last,
+    after the survey (each report's data pack has its results) and after qips.demo has
+    agreed the rest of each visit's focus areas, so the report lists them all."""
+    first_entry = ActivityLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    visits = list(programme.visits.filter(status=Visit.Status.REPORT_SENT, reports=None))
+    for visit in visits:
+        _report_sent(visit, actor)
+    _date_log_entries_after(first_entry)
+    return len(visits)
+
+
+def _date_log_entries_after(first_entry: int) -> None:
+    """Date the log within the day the demo was built, so a rebuild the same day matches."""
+    ActivityLog.objects.filter(id__gt=first_entry).update(created_at=timezone.make_aware(
+        datetime.datetime.combine(timezone.localdate(), datetime.time(8))))
 
 
 @transaction.atomic
@@ -170,6 +218,8 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
                                                              done_by=actor)
             services.visit_mark_happened(visit=visit, user=actor)
             _the_day(visit, rng)
+        # Its report was approved and sent (reports_build makes it, once the demo is built);
+        # the second visit's report awaits the facilitator's approval.
         Visit.objects.filter(pk=first.pk).update(status=Visit.Status.REPORT_SENT)
 
     to_poll_fully: list[Visit] = []
@@ -231,9 +281,7 @@ def build(programme: Programme, actor: User) -> dict[str, int]:
     if data_pack.done_at is None:
         services.task_complete(task=data_pack, user=actor)
 
-    # Date the log within the day the demo was built, so a rebuild the same day matches.
-    ActivityLog.objects.filter(id__gt=first_entry).update(
-        created_at=timezone.make_aware(datetime.datetime.combine(today, datetime.time(8))))
+    _date_log_entries_after(first_entry)
     for status in Visit.Status.values:
         counts[status] = programme.visits.filter(status=status).count()
     return counts

@@ -9,12 +9,21 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from ilcop.models import User
-from programmes.models import Programme
+from programmes.models import Programme, SiteMembership
 from programmes.selectors import is_site_member, site_profile, site_team
 from programmes.selectors.survey import programme_survey, survey_comments, survey_results
 
+from . import observation_form as observation_rules
 from .calendar import Quorum, date_quorum
-from .models import AvailabilityPoll, LogisticsTask, PollAnswer, PollInvitee, Visit
+from .models import (
+    AvailabilityPoll,
+    LogisticsTask,
+    ObservationForm,
+    ObservationResponse,
+    PollAnswer,
+    PollInvitee,
+    Visit,
+)
 
 
 def visible_visits(user: User) -> QuerySet[Visit]:
@@ -143,3 +152,66 @@ def may_read_data_pack(user: User, visit: Visit, *, is_core: bool) -> bool:
         return True
     return visit.tasks.filter(kind=LogisticsTask.Kind.DATA_PACK,
                               done_at__isnull=False).exists()
+
+
+@dataclass
+class Observer:
+    response: ObservationResponse
+    role: str = ""  # "Other clinician (thoracic surgery)"
+    short_role: str = ""  # "Thoracic surgery", "CNS": for the report's narrow columns
+
+
+@dataclass
+class ObservationBlock:
+    """The submitted answers to one version of the form, a column per observer."""
+
+    form: ObservationForm
+    observers: list[Observer]
+    sections: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class CombinedObservations:
+    blocks: list[ObservationBlock]  # newest form version first
+    submitted_count: int
+    draft_count: int
+
+
+def _side_by_side(form: ObservationForm, observers: list[Observer]) -> list[dict]:
+    sections = []
+    for section in form.definition:
+        rows = []
+        for question in section["questions"]:
+            values = [o.response.answers.get(question["key"]) for o in observers]
+            rows.append({
+                "text": question["text"], "type": question["type"],
+                "cells": [observation_rules.display_answer(question, v) for v in values],
+                "summary": observation_rules.summarise(question, values),
+            })
+        sections.append({"key": section["key"], "title": section["title"], "rows": rows})
+    return sections
+
+
+def combined_observations(visit: Visit) -> CombinedObservations:
+    """Every submitted observation of the host's MDT meeting, question by question, with each
+    observer's role in the visiting team and a summary across observers. Drafts are counted,
+    never shown. Used by the combined observations page and the visit report."""
+    responses = list(visit.observations.select_related("form", "observer").order_by(
+        "observer__full_name", "pk"))
+    submitted = [r for r in responses if r.submitted_at is not None]
+    roles: dict[int, tuple[str, str]] = {}
+    for user_id, role, specialty in SiteMembership.objects.filter(
+            site_id=visit.visitor_id, user_id__in=[r.observer_id for r in submitted]).order_by(
+            "-joined_at").values_list("user_id", "role", "clinical_specialty"):
+        label = SiteMembership.Role(role).label if role in SiteMembership.Role.values else role
+        short = {SiteMembership.Role.CNS: "CNS", SiteMembership.Role.MDT_COORDINATOR: "MDTC"
+                 }.get(role) or (specialty[:1].upper() + specialty[1:] if specialty else label)
+        roles.setdefault(user_id, (f"{label} ({specialty})" if specialty else label, short))
+    blocks: dict[int, ObservationBlock] = {}
+    for response in submitted:
+        block = blocks.setdefault(response.form_id, ObservationBlock(response.form, []))
+        block.observers.append(Observer(response, *roles.get(response.observer_id, ("", ""))))
+    ordered = sorted(blocks.values(), key=lambda b: -b.form.version)
+    for block in ordered:
+        block.sections = _side_by_side(block.form, block.observers)
+    return CombinedObservations(ordered, len(submitted), len(responses) - len(submitted))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_day, urls_observation, views, views_data_pack
+from . import urls_day, urls_observation, urls_report, views, views_data_pack
 
 app_name = "visits"
 
@@ -28,4 +28,5 @@ urlpatterns = [
     path("availability/<str:token>/", views.poll_answer, name="poll_answer"),
     *urls_day.urlpatterns,
     *urls_observation.urlpatterns,
+    *urls_report.urlpatterns,
 ]

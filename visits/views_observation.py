@@ -15,7 +15,6 @@ reload loses nothing. Without JavaScript the buttons post the form as usual.
 """
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -25,11 +24,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from programmes.models import SiteMembership
-
 from . import observation_form as rules
 from . import selectors
-from .models import ObservationForm, ObservationResponse, Visit
+from .models import ObservationResponse, Visit
 from .services import observation as service
 
 
@@ -136,56 +133,13 @@ def observation_form(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-@dataclass
-class Observer:
-    response: ObservationResponse
-    role: str = ""
-
-
-@dataclass
-class VersionBlock:
-    form: ObservationForm
-    observers: list[Observer]
-    sections: list[dict] = field(default_factory=list)
-
-
-def _side_by_side(form: ObservationForm, observers: list[Observer]) -> list[dict]:
-    sections = []
-    for section in form.definition:
-        rows = []
-        for question in section["questions"]:
-            values = [o.response.answers.get(question["key"]) for o in observers]
-            rows.append({
-                "text": question["text"], "type": question["type"],
-                "cells": [rules.display_answer(question, v) for v in values],
-                "summary": rules.summarise(question, values),
-            })
-        sections.append({"key": section["key"], "title": section["title"], "rows": rows})
-    return sections
-
-
 @login_required
 def observations(request: HttpRequest, pk: int) -> HttpResponse:
     visit: Visit = selectors.visit_for_user(request.user, pk)
     request.programme = visit.programme
-    responses = list(visit.observations.select_related("form", "observer").order_by(
-        "observer__full_name", "pk"))
-    submitted = [r for r in responses if r.submitted_at is not None]
-    roles = {}
-    for user_id, role, specialty in SiteMembership.objects.filter(
-            site_id=visit.visitor_id, user_id__in=[r.observer_id for r in submitted]).order_by(
-            "-joined_at").values_list("user_id", "role", "clinical_specialty"):
-        label = SiteMembership.Role(role).label if role in SiteMembership.Role.values else role
-        roles.setdefault(user_id, f"{label} ({specialty})" if specialty else label)
-    blocks: dict[int, VersionBlock] = {}
-    for response in submitted:
-        block = blocks.setdefault(response.form_id, VersionBlock(response.form, []))
-        block.observers.append(Observer(response, roles.get(response.observer_id, "")))
-    ordered = sorted(blocks.values(), key=lambda b: -b.form.version)
-    for block in ordered:
-        block.sections = _side_by_side(block.form, block.observers)
+    combined = selectors.combined_observations(visit)
     return render(request, "visits/observation/combined.html", {
-        "visit": visit, "blocks": ordered, "submitted_count": len(submitted),
-        "draft_count": len(responses) - len(submitted),
+        "visit": visit, "blocks": combined.blocks,
+        "submitted_count": combined.submitted_count, "draft_count": combined.draft_count,
         "is_observer": service.is_observer(request.user, visit),
     })

@@ -8,7 +8,7 @@ import datetime
 import secrets
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -64,6 +64,14 @@ class Programme(models.Model):
     )
     visit_gap_days = models.PositiveSmallIntegerField(
         "fewest days between two visits involving the same site", default=14
+    )
+    # ILCOP asked each team for its plans once it had hosted (Aveling et al. 2012) but named
+    # no deadline, so the number of weeks is the programme's choice; six is ours.
+    qip_due_weeks = models.PositiveSmallIntegerField(
+        "weeks after hosting a visit that improvement plans are due", default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+        help_text="The host team is reminded a week before, and again if no plan has been "
+                  "submitted by then",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,5 +1,5 @@
 """The visits app's models, one module per subject: arranging visits (core), the visit day
-(day) and the observation form (observation)."""
+(day), the observation form (observation) and the visit report (report)."""
 
 from .core import (
     AvailabilityPoll,
@@ -21,6 +21,7 @@ from .day import (
     VisitAgendaItem,
 )
 from .observation import ObservationForm, ObservationResponse
+from .report import VisitReport
 
 __all__ = [
     "AgendaTemplate",
@@ -39,5 +40,6 @@ __all__ = [
     "Visit",
     "VisitAgendaItem",
     "VisitAttendee",
+    "VisitReport",
     "role_label",
 ]

@@ -7,7 +7,6 @@ from .polls import (
     poll_open,
     poll_token,
     polls_lock,
-    polls_remind,
 )
 from .schedule import schedule_accept, schedule_propose
 from .visits import (
@@ -34,7 +33,6 @@ __all__ = [
     "poll_open",
     "poll_token",
     "polls_lock",
-    "polls_remind",
     "schedule_accept",
     "schedule_propose",
     "task_assign",

@@ -24,8 +24,7 @@ _SALT = "visits.poll"
 _LINK_GRACE = datetime.timedelta(days=30)
 # Half a year of weekly MDT days: more dates than anyone can answer usefully.
 MAX_WINDOW_DAYS = 26 * 7
-# Non-responders are reminded once, when the deadline is this close.
-REMINDER_BEFORE_DEADLINE = datetime.timedelta(days=2)
+# Non-responders are reminded before the deadline by visits.reminders.poll_reminders_send.
 
 
 class PollLinkError(Exception):
@@ -137,29 +136,6 @@ def poll_answer(*, invitee: PollInvitee, answers: dict[datetime.date, str]) -> P
         log_visit(poll.visit, "poll.answered", f"{invitee.user} answered the poll",
                   user=invitee.user)
     return invitee
-
-
-def polls_remind(now: datetime.datetime | None = None) -> int:
-    """Remind non-responders once, shortly before the deadline. Returns how many."""
-    from ..tasks import send_poll_email
-
-    now = now or timezone.now()
-    due = PollInvitee.objects.filter(
-        poll__visit__status=Visit.Status.POLLING,
-        poll__locked_at__isnull=True, poll__deadline__gt=now,
-        poll__deadline__lte=now + REMINDER_BEFORE_DEADLINE,
-        responded_at__isnull=True, last_reminded_at__isnull=True,
-    )
-    count = 0
-    for invitee_id in list(due.values_list("pk", flat=True)):
-        with transaction.atomic():
-            # The update is the claim: a second run (or worker) finds nothing left to send.
-            claimed = PollInvitee.objects.filter(
-                pk=invitee_id, last_reminded_at__isnull=True).update(last_reminded_at=now)
-            if claimed:
-                send_poll_email.delay_on_commit(invitee_id, "reminder")
-                count += 1
-    return count
 
 
 def polls_lock(now: datetime.datetime | None = None) -> int:

@@ -72,6 +72,7 @@ class Command(BaseCommand):
                     actor = User.objects.get(email=demo.CORE_LEAD_EMAIL)
                     visit_counts = visits_demo.build(programme, actor)
                     plan_counts = qips_demo.build(programme, actor)
+                    visit_counts["reports"] = visits_demo.reports_build(programme, actor)
         finally:
             celery_app.conf.task_always_eager = eager
             for logger, level in zip(quiet, levels, strict=True):

@@ -1,0 +1,114 @@
+"""The core team's Monday digest: what is overdue in their programme, and who has gone quiet.
+
+One email per core-team member per programme per week (keyed on the week's Monday), sent
+whatever their own digest preference: it is how the core team finds the teams that need a
+nudge. It lives in qips, the highest app, because it lists visits and plans alike; each list
+comes from the module whose reminders share its definition of "overdue".
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import F, Max
+from django.utils import timezone
+
+from ilcop.models import ActivityLog, Notification
+from ilcop.notifications import Tally, notify_or_log, week_start
+from programmes.models import Enrolment, Programme, Site
+from visits import reminders as visit_reminders
+from visits.reminders import Overdue, active, day_text, link
+
+from . import reminders
+from .models import Measurement, ProgressUpdate
+from .selectors import QUIET_AFTER
+
+KIND = "core_team_digest"
+# A team has gone quiet when nobody in it has done anything here for this long: the same
+# six weeks after which the programme's plans page flags a plan with no progress update.
+TEAM_QUIET_AFTER = QUIET_AFTER
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[Overdue]
+
+
+def quiet_teams(programme: Programme, now: datetime.datetime) -> list[Overdue]:
+    """Intervention sites with no sign of life from their own team for TEAM_QUIET_AFTER.
+
+    A sign of life is an entry its members made on the site's timeline (every state change
+    is filed there, ilcop.activity), a progress update or a measurement; a site counts from
+    the day it joined the intervention arm. Entries by the core team on the site's timeline
+    do not count: they say nothing about whether the team is still going."""
+    enrolments = {e.site_id: e for e in programme.enrolments.filter(
+        status=Enrolment.Status.INTERVENTION).select_related("site__organisation")}
+    last = {site_id: e.status_changed_at for site_id, e in enrolments.items()}
+    signs = [
+        ActivityLog.objects.filter(
+            scopes__content_type=ContentType.objects.get_for_model(Site),
+            scopes__object_id__in=list(enrolments),
+            actor__site_memberships__site_id=F("scopes__object_id"),
+        ).values_list("scopes__object_id").annotate(last=Max("created_at")),
+        ProgressUpdate.objects.filter(plan__site__in=list(enrolments)).values_list(
+            "plan__site_id").annotate(last=Max("submitted_at")),
+        Measurement.objects.filter(measure__plan__site__in=list(enrolments)).values_list(
+            "measure__plan__site_id").annotate(last=Max("entered_at")),
+    ]
+    for rows in signs:
+        for site_id, when in rows.order_by():  # no default ordering in the GROUP BY
+            last[site_id] = max(last[site_id], when)
+    quiet = sorted((when, site_id) for site_id, when in last.items()
+                   if when < now - TEAM_QUIET_AFTER)
+    return [Overdue(f"{enrolments[site_id].site}: last heard from on "
+                    f"{day_text(timezone.localdate(when))}",
+                    link("programmes:site_detail", site_id)) for when, site_id in quiet]
+
+
+def digest_sections(programme: Programme, now: datetime.datetime) -> list[Section]:
+    today = timezone.localdate(now)
+    weeks = TEAM_QUIET_AFTER.days // 7
+    return [
+        Section("Checklist tasks overdue", visit_reminders.overdue_tasks(programme, today)),
+        Section("Visits whose day has passed, not yet marked as happened",
+                visit_reminders.visits_not_marked_happened(programme, today)),
+        Section("Observation forms not submitted",
+                visit_reminders.observations_overdue(programme, today)),
+        Section("Visit reports awaiting approval for more than a week",
+                visit_reminders.reports_overdue(programme, today)),
+        Section("Improvement plans overdue", reminders.plans_overdue(programme, today)),
+        Section("Progress updates overdue", reminders.updates_overdue(programme, today)),
+        Section(f"Teams gone quiet (nothing from the team for {weeks} weeks)",
+                quiet_teams(programme, now)),
+    ]
+
+
+def core_team_digests_send(now: datetime.datetime | None = None) -> Tally:
+    """Send this week's digest to each core-team member of every programme still running.
+
+    Beat runs it on Monday mornings; run on any other day it sends only what this week's
+    Monday run did not (a new core-team member, or a send that failed)."""
+    now = now or timezone.now()
+    monday = week_start(timezone.localdate(now))
+    tally = Tally()
+    for programme in Programme.objects.exclude(status=Programme.Status.CLOSED):
+        members = active(m.user for m in programme.core_team.select_related("user"))
+        sent = set(Notification.objects.filter(
+            kind=KIND, content_type=ContentType.objects.get_for_model(Programme),
+            object_id=programme.pk, due_on=monday).values_list("recipient_id", flat=True))
+        if all(person.pk in sent for person in members):
+            tally.already += len(members)
+            continue  # skip working out the lists again
+        sections = digest_sections(programme, now)
+        for person in members:
+            tally.add(notify_or_log(
+                kind=KIND, obj=programme, recipient=person, due_on=monday, must_send=True,
+                template="emails/core_digest", programme_name=programme.name,
+                summary=f"What is overdue in {programme.name}",
+                url=link("programmes:programme_detail", programme.pk),
+                context={"programme": programme, "sections": sections,
+                         "today": timezone.localdate(now),
+                         "nothing": not any(s.rows for s in sections)},
+            ))
+    return tally

@@ -1,0 +1,23 @@
+"""Celery beat jobs for improvement plans and the core team's digest: each calls one service
+and returns what it did. The reminder ledger makes a repeated run send nothing new."""
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from . import digest, reminders
+
+
+@shared_task
+def send_qip_reminders() -> dict:
+    return asdict(reminders.qip_reminders_send())
+
+
+@shared_task
+def send_progress_reminders() -> dict:
+    return asdict(reminders.progress_reminders_send())
+
+
+@shared_task
+def send_core_team_digests() -> dict:
+    return asdict(digest.core_team_digests_send())

@@ -1,0 +1,239 @@
+"""The visit report: approving a version, making its PDF, emailing it, and trying again.
+
+1. ``report_approve`` freezes the report's HTML as the next version and queues
+   ``visits.tasks.generate_visit_report`` once the transaction commits.
+2. ``report_generate`` draws the PDF from the frozen HTML and queues
+   ``visits.tasks.send_visit_report``.
+3. ``report_send`` emails the PDF to both teams, the core team and the facilitator through
+   the notification ledger (ilcop.notifications.notify), whose row per (report, person) is
+   what stops a retried task sending anyone a second copy.
+
+The tasks record a failure on the report when their retries run out (``report_*_failed``);
+the core team sees it with a "Try again" button (``report_retry``).
+"""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from ilcop.models import User
+from ilcop.notifications import Tally, absolute_url, notify_or_log
+from ilcop.pdf import html_to_pdf
+from programmes.models import SiteMembership
+
+from ..models import Visit, VisitReport
+from ..report import NOTIFICATION_KIND, report_html
+from .common import log_visit
+
+# The report is written from what happened on the day.
+REPORTABLE = (Visit.Status.HAPPENED, Visit.Status.REPORT_SENT)
+
+
+class StaleApproval(ValidationError):
+    """Another version was approved after the page the approval came from was drawn."""
+
+
+def latest_version(visit: Visit) -> int:
+    return visit.reports.aggregate(n=Max("version"))["n"] or 0
+
+
+@transaction.atomic
+def report_approve(*, visit: Visit, user: User, based_on_version: int,
+                   correction_note: str = "") -> VisitReport:
+    """Approve the report as it stands as the next version, and queue its PDF and emails.
+
+    ``based_on_version`` is the latest version the approver had seen (0 for none): if another
+    has been approved since (a second click, or a colleague), nothing is created. Version 2
+    and later are corrections and must say what they correct.
+    """
+    report = report_version_create(visit=visit, user=user, based_on_version=based_on_version,
+                                   correction_note=correction_note)
+    from ..tasks import generate_visit_report
+
+    generate_visit_report.delay_on_commit(report.pk)
+    return report
+
+
+@transaction.atomic
+def report_version_create(*, visit: Visit, user: User, based_on_version: int,
+                          correction_note: str = "",
+                          approved_at: datetime.datetime | None = None) -> VisitReport:
+    """The approval itself, without making or sending anything: ``report_approve``'s first
+    step, and the demo's, which makes its PDFs itself and emails nobody."""
+    # The lock numbers versions one at a time; the unique constraint backs it up on
+    # databases that ignore SELECT ... FOR UPDATE (SQLite).
+    # of=("self",): PostgreSQL cannot lock the nullable side of the facilitator's outer join.
+    visit = Visit.objects.select_for_update(of=("self",)).select_related(
+        "programme", "host__organisation", "visitor__organisation", "facilitator",
+    ).get(pk=visit.pk)
+    if visit.status not in REPORTABLE:
+        raise ValidationError("The report can be written after the visit has happened.")
+    latest = latest_version(visit)
+    if based_on_version != latest:
+        raise StaleApproval(f"Version {latest} has been approved since you opened this page. "
+                            "Read the latest draft before approving another version.")
+    note = (correction_note or "").strip() if latest else ""
+    if latest and not note:
+        raise ValidationError({"correction_note": "Say what this version corrects"})
+    report = VisitReport(visit=visit, version=latest + 1, approved_by=user,
+                         approved_at=approved_at or timezone.now(), correction_note=note)
+    report.html = report_html(visit, report=report)
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError:
+        raise StaleApproval("Another version was approved at the same moment. Read the "
+                            "latest draft before approving another version.") from None
+    if visit.status != Visit.Status.REPORT_SENT:
+        visit.status = Visit.Status.REPORT_SENT
+        visit.save(update_fields=["status"])
+    log_visit(visit, "visit.report_approved",
+              f"Approved version {report.version} of the visit report", user=user,
+              data={"version": report.version, "correction": note})
+    return report
+
+
+def report_generate(*, report_id: int) -> bool:
+    """Draw the PDF of an approved version from its frozen HTML, then queue the emails
+    (unless the version is already recorded as sent to everyone, as the demo's are).
+
+    Idempotent: a version that has its PDF is left alone, so a redelivered task does nothing.
+    Returns whether a PDF was made.
+    """
+    report = VisitReport.objects.defer("pdf").filter(pk=report_id).first()
+    if report is None or report.generated_at is not None:
+        return False
+    # Drawn outside any transaction: it takes seconds and needs no lock.
+    pdf = html_to_pdf(report.html)
+    with transaction.atomic():
+        made = VisitReport.objects.filter(pk=report_id, generated_at__isnull=True).update(
+            pdf=pdf, generated_at=timezone.now(), generation_failed_at=None,
+            generation_failure="")
+        if made:
+            report = VisitReport.objects.select_related("visit__programme", "visit__host",
+                                                        "visit__visitor").defer(
+                "html", "pdf").get(pk=report_id)
+            log_visit(report.visit, "visit.report_generated",
+                      f"Made the PDF of version {report.version} of the visit report",
+                      user=None, data={"version": report.version}, on_site_timelines=False)
+            if report.sent_at is None:
+                from ..tasks import send_visit_report
+
+                send_visit_report.delay_on_commit(report_id)
+    return bool(made)
+
+
+def report_recipients(visit: Visit) -> list[User]:
+    """Who gets the report: the current members of both teams, the programme's core team and
+    the visit's facilitator, each once, leaving out deactivated accounts."""
+    people: dict[int, User] = {}
+    memberships = SiteMembership.objects.current().filter(
+        site__in=[visit.host_id, visit.visitor_id]).select_related("user").order_by(
+        "site_id", "role", "user__full_name", "pk")
+    for user in [m.user for m in memberships] + [
+            m.user for m in visit.programme.core_team.select_related("user").order_by("pk")]:
+        people.setdefault(user.pk, user)
+    if visit.facilitator is not None:
+        people.setdefault(visit.facilitator.pk, visit.facilitator)
+    return [person for person in people.values() if person.is_active]
+
+
+def report_send(*, report_id: int) -> Tally:
+    """Email the version's PDF to everyone who should have it and has not had it yet.
+
+    Each person is one row in the ledger (kind "visit_report", this version, due on the day
+    it was approved), inserted with their email: a second run, or a retry after some sends
+    failed, finds the rows of those already sent and sends only to the rest. One address
+    failing does not stop the others; the caller retries while ``failed`` is not zero.
+    """
+    report = VisitReport.objects.defer("html").select_related(
+        "visit__programme", "visit__host__organisation", "visit__visitor__organisation",
+        "visit__facilitator", "approved_by").filter(pk=report_id).first()
+    tally = Tally()
+    if report is None or report.pdf is None:
+        return tally
+    visit = report.visit
+    recipients = report_recipients(visit)
+    url = absolute_url(reverse("visits:visit_report", args=[visit.pk]))
+    attachment = (report.filename, bytes(report.pdf), "application/pdf")
+    approved_on = timezone.localdate(report.approved_at)
+    for person in recipients:
+        tally.add(notify_or_log(
+            kind=NOTIFICATION_KIND, obj=report, recipient=person, due_on=approved_on,
+            template="emails/visit_report", must_send=True, attachments=[attachment],
+            context={"visit": visit, "report": report}, programme_name=visit.programme.name,
+            summary=f"Visit report (version {report.version}): {visit}", url=url,
+        ))
+    with transaction.atomic():
+        report = VisitReport.objects.select_for_update().defer("html", "pdf").get(pk=report_id)
+        report.recipient_count = len(recipients)
+        fields = ["recipient_count"]
+        if not tally.failed and report.sent_at is None:
+            report.sent_at = timezone.now()
+            report.send_failed_at, report.send_failure = None, ""
+            fields += ["sent_at", "send_failed_at", "send_failure"]
+        report.save(update_fields=fields)
+        if tally.sent:
+            log_visit(visit, "visit.report_sent",
+                      f"Emailed version {report.version} of the visit report to "
+                      f"{tally.sent} {'person' if tally.sent == 1 else 'people'}",
+                      user=None, data={"version": report.version, "sent": tally.sent})
+    return tally
+
+
+def _record_failure(report_id: int, *, stage: str, reason: str) -> None:
+    with transaction.atomic():
+        report = VisitReport.objects.select_for_update().select_related(
+            "visit__programme", "visit__host", "visit__visitor").defer(
+            "html", "pdf").filter(pk=report_id).first()
+        if report is None:
+            return
+        if stage == "generation":
+            report.generation_failed_at, report.generation_failure = timezone.now(), reason[:200]
+            report.save(update_fields=["generation_failed_at", "generation_failure"])
+        else:
+            report.send_failed_at, report.send_failure = timezone.now(), reason[:200]
+            report.save(update_fields=["send_failed_at", "send_failure"])
+        log_visit(report.visit, f"visit.report_{stage}_failed",
+                  f"Version {report.version} of the visit report: {reason}"[:300], user=None,
+                  data={"version": report.version}, on_site_timelines=False)
+
+
+def report_generation_failed(*, report_id: int, reason: str) -> None:
+    """Record that the PDF could not be made; ``reason`` must hold no personal data."""
+    _record_failure(report_id, stage="generation", reason=reason)
+
+
+def report_sending_failed(*, report_id: int, reason: str) -> None:
+    """Record that some emails could not be sent; ``reason`` must hold no personal data."""
+    _record_failure(report_id, stage="sending", reason=reason)
+
+
+@transaction.atomic
+def report_retry(*, report: VisitReport, user: User) -> VisitReport:
+    """Try a failed version again: make its PDF if it has none, otherwise send it to whoever
+    has not had it (the ledger skips everyone who has)."""
+    report = VisitReport.objects.select_for_update().select_related(
+        "visit__programme", "visit__host", "visit__visitor").defer("html", "pdf").get(
+        pk=report.pk)
+    if not report.is_failed:
+        raise ValidationError("Nothing has failed for this version, so there is nothing to try "
+                              "again.")
+    report.generation_failed_at, report.generation_failure = None, ""
+    report.send_failed_at, report.send_failure = None, ""
+    report.save(update_fields=["generation_failed_at", "generation_failure", "send_failed_at",
+                               "send_failure"])
+    log_visit(report.visit, "visit.report_retried",
+              f"Tried version {report.version} of the visit report again", user=user,
+              data={"version": report.version}, on_site_timelines=False)
+    from ..tasks import generate_visit_report, send_visit_report
+
+    if report.generated_at is None:
+        generate_visit_report.delay_on_commit(report.pk)
+    else:
+        send_visit_report.delay_on_commit(report.pk)
+    return report
