@@ -67,9 +67,12 @@ lint: install-test
 # networkx at 500 sites). Exits non-zero if the matching disagrees with exhaustive search.
 # Then visit scheduling at 15, 75 and 250 pairs (scripts/bench_scheduler.py, about 15 s): exits
 # non-zero if a proposed schedule breaks a hard constraint.
+# Then the visit report (scripts/bench_report.py, about 3 minutes): the median time to draw one,
+# and a programme's 30 reports with 1 and 2 workers (real Celery workers when REDIS_URL is set).
 bench: install-test
 	$(BIN)/python scripts/bench_pairing.py
 	$(BIN)/python scripts/bench_scheduler.py
+	$(BIN)/python scripts/bench_report.py
 
 clean:
 	rm -rf $(VENV) node_modules var/db.sqlite3 var/staticfiles

@@ -3,7 +3,9 @@
 import pytest
 from weasyprint import HTML
 
-from ilcop.pdf import BASE_URL, StaticFilesOnly, render_pdf
+from ilcop.pdf import BASE_URL, SVG, StaticFilesOnly, _svg_as_image, html_to_pdf, render_pdf
+
+from .pdf import pdf_text
 
 
 def test_static_files_are_read_from_disk():
@@ -43,3 +45,21 @@ def test_the_pdf_stylesheet_is_inline_so_stored_html_stands_on_its_own():
     html = render_to_string("pdf/base.html", {})
     assert "<style>" in html and "@page" in html
     assert 'rel="stylesheet"' not in html
+
+
+def test_a_data_url_is_decoded_in_place_never_fetched():
+    response = StaticFilesOnly().fetch("data:image/svg+xml;base64,PHN2Zy8+")
+    assert response.read() == b"<svg/>"
+    assert response.content_type == "image/svg+xml"
+    assert StaticFilesOnly().fetch("data:text/plain,a%20b").read() == b"a b"
+
+
+def test_inline_charts_are_drawn_as_images_of_themselves_with_their_text_kept():
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 50" role="img">'
+           '<title>Funnel &amp; limits</title><text x="5" y="30">Number of patients</text></svg>')
+    html = f'<figure class="app-chart">{svg}</figure><p>After the chart</p>'
+    image = SVG.sub(_svg_as_image, html)
+    assert image.startswith('<figure class="app-chart"><img class="pdf-svg" alt="Funnel &amp; '
+                            'limits" src="data:image/svg+xml;base64,')
+    text = pdf_text(html_to_pdf(html))
+    assert "Number of patients" in text and "After the chart" in text
