@@ -101,6 +101,14 @@ def other_lead(other_site):
 
 
 @pytest.fixture
+def facilitator(programme):
+    """A QI facilitator in the programme's core team (who runs visit days)."""
+    return CoreTeamMembershipFactory(programme=programme,
+                                     role=CoreTeamMembership.Role.QI_FACILITATOR,
+                                     user__full_name="Fran Facilitator").user
+
+
+@pytest.fixture
 def other_core(db):
     return CoreTeamMembershipFactory().user
 

@@ -66,13 +66,6 @@ def _links(settings):
 
 
 @pytest.fixture
-def facilitator(programme):
-    return CoreTeamMembershipFactory(programme=programme,
-                                     role=CoreTeamMembership.Role.QI_FACILITATOR,
-                                     user__full_name="Fran Facilitator").user
-
-
-@pytest.fixture
 def admin(programme):
     return CoreTeamMembershipFactory(programme=programme,
                                      role=CoreTeamMembership.Role.ADMINISTRATOR,

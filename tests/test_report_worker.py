@@ -6,7 +6,6 @@ turns a missing service into a failure rather than a skip.
 
 import datetime
 import email
-import os
 import uuid
 from email import policy
 from pathlib import Path
@@ -23,13 +22,9 @@ from visits.services import report as report_services
 
 from .factories import SiteMembershipFactory
 from .pdf import pdf_text
-from .worker import new_queue, start_worker, wait_for
+from .worker import NEEDS_WORKER, new_queue, start_worker, wait_for
 
-pytestmark = [
-    pytest.mark.needs_worker,
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"),
-                       reason="needs REDIS_URL: a real Celery worker uses Redis as its broker"),
-]
+pytestmark = NEEDS_WORKER
 
 # Hand a dead worker's message to the next worker within seconds, not the production hours.
 QUICK_REDELIVERY = {"CELERY_VISIBILITY_TIMEOUT": "3", "CELERY_RESTORE_INTERVAL": "1",

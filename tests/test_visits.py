@@ -28,13 +28,6 @@ def _frozen_and_linked(settings):
 
 
 @pytest.fixture
-def facilitator(programme):
-    return CoreTeamMembershipFactory(programme=programme,
-                                     role=CoreTeamMembership.Role.QI_FACILITATOR,
-                                     user__full_name="Fran Facilitator").user
-
-
-@pytest.fixture
 def pair(programme, site, other_site, core, facilitator):
     pairing = Pairing.objects.create(programme=programme, status=Pairing.Status.CONFIRMED)
     return Pair.objects.create(pairing=pairing, site_a=site, site_b=other_site)

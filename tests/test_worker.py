@@ -4,7 +4,6 @@ Skipped without REDIS_URL and a PostgreSQL DATABASE_URL; in CI both are set, and
 turns a missing service into a failure rather than a skip.
 """
 
-import os
 import re
 import time
 from pathlib import Path
@@ -18,13 +17,9 @@ from ilcop.celery import app as celery_app
 from programmes import services
 from programmes.models import Invitation
 
-from .worker import new_queue, start_worker
+from .worker import NEEDS_WORKER, new_queue, start_worker
 
-pytestmark = [
-    pytest.mark.needs_worker,
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"),
-                       reason="needs REDIS_URL: a real Celery worker uses Redis as its broker"),
-]
+pytestmark = NEEDS_WORKER
 
 
 @pytest.fixture

@@ -19,6 +19,14 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# pytestmark for a module of worker tests. Skipped without REDIS_URL (and, in the fixtures,
+# without PostgreSQL); in CI both are set, and conftest turns a missing one into a failure.
+NEEDS_WORKER = [
+    pytest.mark.needs_worker,
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"),
+                       reason="needs REDIS_URL: a real Celery worker uses Redis as its broker"),
+]
+
 
 def database_url() -> str:
     if connection.vendor != "postgresql":
