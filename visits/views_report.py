@@ -153,8 +153,15 @@ def visit_report_approve(request: HttpRequest, pk: int) -> HttpResponse:
             return _page(request, visit, form=form)
         messages.error(request, " ".join(exc.messages))
         return redirect("visits:visit_report", visit.pk)
-    messages.success(request, f"Version {report.version} is approved. Its PDF is being made "
-                              "and will be emailed to both teams and the core team.")
+    # Without a worker (make run) the PDF was made and emailed as the approval committed.
+    sent = VisitReport.objects.filter(pk=report.pk, sent_at__isnull=False).values_list(
+        "recipient_count", flat=True).first()
+    if sent is not None:
+        messages.success(request, f"Version {report.version} is approved and has been emailed "
+                                  f"to {sent} {'person' if sent == 1 else 'people'}.")
+    else:
+        messages.success(request, f"Version {report.version} is approved. Its PDF is being "
+                                  "made and will be emailed to both teams and the core team.")
     return redirect(reverse("visits:visit_report", args=[visit.pk]) + "#versions")
 
 
