@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def send_templated_email(
     *, template: str, to: Sequence[str], context: dict, programme_name: str,
-    attachments: Sequence[tuple[str, bytes, str]] = (),
+    attachments: Sequence[tuple[str, bytes, str]] = (), headers: dict[str, str] | None = None,
 ) -> None:
     """Render ``templates/<template>_subject.txt`` and ``<template>_body.txt`` and send them.
 
@@ -30,7 +30,7 @@ def send_templated_email(
     context = {"site_url": settings.SITE_URL, "programme_name": programme_name, **context}
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     body = render_to_string(f"{template}_body.txt", context)
-    message = EmailMultiAlternatives(subject=subject, body=body, to=list(to))
+    message = EmailMultiAlternatives(subject=subject, body=body, to=list(to), headers=headers)
     message.attach_alternative(html_email(subject=subject, text=body,
                                            programme_name=programme_name), "text/html")
     for filename, content, mimetype in attachments:

@@ -24,6 +24,7 @@ import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -40,6 +41,7 @@ SENT = "sent"
 HELD = "held"  # kept for the person's weekly digest
 ALREADY = "already"  # in the ledger before: nothing sent
 FAILED = "failed"  # the mail server could not take it; no row, so the next run tries again
+REFUSED = "refused"  # the mail server refused the address: trying again will not help
 
 SEND_ERRORS = (OSError, smtplib.SMTPException)
 
@@ -84,7 +86,7 @@ def notify(
             template=template, to=[recipient.email], programme_name=programme_name,
             context={"recipient": recipient, "url": url, "preferences_url":
                      absolute_url(reverse("email_preferences")), **context},
-            attachments=attachments,
+            attachments=attachments, headers={"Message-ID": message_id(row)},
         )
         row.sent_at = timezone.now()
         row.save(update_fields=["sent_at"])
@@ -92,11 +94,26 @@ def notify(
     return SENT
 
 
+def message_id(row: Notification) -> str:
+    """The same Message-ID for the same ledger entry: if a worker dies after the mail server
+    took a message and before the ledger recorded it, the copy sent again carries the ID of
+    the first, and mail systems that drop a repeated Message-ID deliver it once (RFC 5322,
+    section 3.6.4: an ID names one message)."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return (f"<{row.kind}.{row.content_type_id}.{row.object_id}.{row.recipient_id}."
+            f"{row.due_on:%Y%m%d}@{domain}>")
+
+
 def notify_or_log(**kwargs) -> str:
     """``notify``, for a loop over many people: a failed send is logged (by ids) and
-    reported as FAILED, so one bad address does not stop everyone else's reminders."""
+    reported as FAILED (or REFUSED, for an address the server will not take), so one bad
+    address does not stop everyone else's reminders."""
     try:
         return notify(**kwargs)
+    except smtplib.SMTPRecipientsRefused:
+        logger.warning("notification kind=%s object=%s recipient=%s: the mail server refused "
+                       "the address", kwargs["kind"], kwargs["obj"].pk, kwargs["recipient"].pk)
+        return REFUSED
     except SEND_ERRORS as exc:
         logger.warning("notification kind=%s object=%s recipient=%s failed (%s); the next run "
                        "tries again", kwargs["kind"], kwargs["obj"].pk, kwargs["recipient"].pk,
@@ -112,6 +129,7 @@ class Tally:
     held: int = 0
     already: int = 0
     failed: int = 0
+    refused: int = 0
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)

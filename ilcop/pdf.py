@@ -93,7 +93,10 @@ def render_pdf(template: str, context: dict) -> bytes:
 def html_to_pdf(html: str) -> bytes:
     """A PDF of HTML rendered earlier (say, a report frozen when it was approved)."""
     html = SVG.sub(_svg_as_image, html)
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
+    # Tagged: headings, tables and lists are marked up inside the PDF, so a screen reader can
+    # navigate the report as it can the page (WCAG 2.2 and PDF/UA); a tenth slower to draw.
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf(
+        pdf_tags=True)
 
 
 def pdf_response(template: str, context: dict, *, filename: str) -> HttpResponse:

@@ -240,3 +240,13 @@ def test_signing_in_is_needed_for_preferences(db):
     response = Client().get("/accounts/reminders/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_a_reminder_carries_a_message_id_made_from_its_ledger_entry(db, settings):
+    settings.SITE_URL = "https://peer.example"
+    person = UserFactory()
+    remind(person)
+    row = Notification.objects.get()
+    [message] = mail.outbox
+    assert message.extra_headers["Message-ID"] == notifications.message_id(row) == (
+        f"<test_kind.{row.content_type_id}.{person.pk}.{person.pk}.20261130@peer.example>")

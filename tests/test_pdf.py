@@ -63,3 +63,13 @@ def test_inline_charts_are_drawn_as_images_of_themselves_with_their_text_kept():
                             'limits" src="data:image/svg+xml;base64,')
     text = pdf_text(html_to_pdf(html))
     assert "Number of patients" in text and "After the chart" in text
+
+
+def test_pdfs_are_tagged_for_screen_readers():
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    pdf = html_to_pdf("<h1>Visit report</h1><table><tr><th>Role</th></tr></table>")
+    root = PdfReader(BytesIO(pdf)).trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]

@@ -125,23 +125,26 @@ def test_a_real_worker_generates_the_report_and_emails_it(queue, workers, tmp_pa
     assert succeeded(workers[0], "send_visit_report")
 
 
+@pytest.mark.parametrize("stall_at", [1, 3], ids=["at the first email", "at the third"])
 def test_a_worker_killed_mid_send_leaves_the_task_to_the_next_worker_which_sends_once(
-        queue, workers, tmp_path, visit, core):
+        queue, workers, tmp_path, visit, core, stall_at):
     """acks_late: the killed worker never acknowledged the send task, so Redis hands it to the
-    next worker after the visibility timeout. The ledger row the killed worker had inserted
-    died with its database transaction, so the second worker sends every email, once."""
+    next worker after the visibility timeout. The emails the first worker had sent are in
+    the ledger; the row for the one it was sending died with its database transaction. So
+    the second worker sends each of the rest, and everyone has the report once."""
     mail_dir = tmp_path / "mail"
     marker = tmp_path / "sending-began"
     first = start_worker(queue=queue, mail_dir=mail_dir, **QUICK_REDELIVERY,
                          EMAIL_BACKEND="tests.stalling_mail.StallingBackend",
-                         STALL_MARKER=str(marker))
+                         STALL_MARKER=str(marker), STALL_AT=str(stall_at))
     workers.append(first)
 
     report = approve(visit, core)
     wait_for(marker.exists, timeout=90, what="the first worker to start sending")
-    # The worker is inside send_visit_report, inside the first recipient's transaction.
+    # The worker is inside send_visit_report, inside a recipient's transaction.
     assert VisitReport.objects.get(pk=report.pk).generated_at is not None
-    assert not Notification.objects.filter(kind="visit_report").exists()
+    assert Notification.objects.filter(kind="visit_report").count() == stall_at - 1
+    assert len(messages_in(mail_dir)) == stall_at - 1
     first.kill()
     assert first.process.returncode == -9
     assert ran(first, "send_visit_report") and not succeeded(first, "send_visit_report")

@@ -340,7 +340,11 @@ def test_a_retry_after_a_mail_failure_sends_only_to_those_who_did_not_get_it(
     assert report.send_failure == "1 of 7 emails could not be sent"
 
     page = squash(as_core.get(page_url(visit)).content)
-    assert "Version 1 has not reached everyone" in page and "6 of 7 people have it" in page
+    assert "Version 1 has not reached everyone" in page
+    assert "1 of 7 emails could not be sent" in page
+    # The core team sees who is missing it, so they can check the address.
+    missing = page.split("Not yet sent to 1 person:")[1].split("Trying again")[0]
+    assert cns.get_full_name() in missing and lead.get_full_name() not in missing
     assert "Try again" in page
     team_page = squash(client_for(lead).get(page_url(visit)).content)
     assert "Try again" not in team_page and "not reached" not in team_page
@@ -370,7 +374,7 @@ def test_a_pdf_that_cannot_be_made_is_shown_to_the_core_team_with_a_retry(
     assert mailoutbox == []
 
     page = squash(as_core.get(page_url(visit)).content)
-    assert "Version 1 could not be made into a PDF" in page and "Try again" in page
+    assert "Version 1 has no PDF yet" in page and "Try again" in page
     assert "Ms Patient" not in page
     team_page = squash(client_for(lead).get(page_url(visit)).content)
     assert "Try again" not in team_page and "Being prepared" in team_page
@@ -382,6 +386,104 @@ def test_a_pdf_that_cannot_be_made_is_shown_to_the_core_team_with_a_retry(
     report.refresh_from_db()
     assert report.pdf is not None and report.sent_at is not None
     assert report.generation_failed_at is None and len(mailoutbox) == 7
+
+
+def test_a_version_left_unsent_by_a_lost_worker_shows_as_stuck_and_can_be_sent(
+        visit, as_core, client_for, lead, mailoutbox, django_capture_on_commit_callbacks):
+    """The worker stored the PDF and died before queueing the emails: no failure was
+    recorded. The redelivered task queues them; and an hour on the core team sees the
+    version as stuck, with who has not had it, and can send it."""
+    with django_capture_on_commit_callbacks(execute=False):  # the worker never ran
+        assert approve(as_core, visit).status_code == 302
+    report = VisitReport.objects.get()
+    report_services.report_generate(report_id=report.pk)  # the PDF, then the worker died
+    report.refresh_from_db()
+    assert report.generated_at and report.sent_at is None and not report.is_failed
+
+    assert "Try again" not in squash(as_core.get(page_url(visit)).content)  # not yet stuck
+    with time_machine.travel(NOW + datetime.timedelta(hours=1, minutes=1), tick=False):
+        page = squash(as_core.get(page_url(visit)).content)
+        assert "Version 1 has not reached everyone" in page and "Stuck" in page
+        assert lead.get_full_name() in page.split("Not yet sent to 7 people:")[1]
+        assert "Try again" not in squash(client_for(lead).get(page_url(visit)).content)
+        with django_capture_on_commit_callbacks(execute=True):
+            as_core.post(f"/visits/{visit.pk}/report/v1/retry/")
+    assert len(mailoutbox) == 7
+    # A redelivered generation task does not draw the PDF again, but does send what is unsent.
+    mailoutbox.clear()
+    VisitReport.objects.filter(pk=report.pk).update(sent_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert report_services.report_generate(report_id=report.pk) is False
+    assert mailoutbox == []  # everyone is in the ledger already
+
+
+def test_a_broker_that_refuses_the_task_does_not_fail_the_approval(
+        visit, as_core, monkeypatch, django_capture_on_commit_callbacks):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr("visits.tasks.generate_visit_report.delay", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = approve(as_core, visit)
+    assert response.status_code == 302
+    assert VisitReport.objects.get().generated_at is None  # stuck, and shown so in an hour
+
+
+def test_a_replaced_version_is_never_sent_again(
+        visit, as_core, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        approve(as_core, visit)
+    first = VisitReport.objects.get()
+    report_services.report_generate(report_id=first.pk)
+    VisitReport.objects.filter(pk=first.pk).update(send_failed_at=NOW, send_failure="x")
+    approve_and_run(as_core, visit, django_capture_on_commit_callbacks, based_on=1,
+                    note="The focus area's owner was wrong")
+    sent = len(mailoutbox)
+    assert sent == 7 and all("version 2" in m.body.lower() for m in mailoutbox)
+    assert report_services.report_send(report_id=first.pk).new == 0
+    response = as_core.post(f"/visits/{visit.pk}/report/v1/retry/", follow=True)
+    assert "replaced by a later version" in squash(response.content)
+    assert len(mailoutbox) == sent
+    assert "Replaced" in squash(as_core.get(page_url(visit)).content)
+
+
+def test_someone_who_has_left_the_core_team_is_not_sent_the_report(visit, core, programme):
+    assert core in report_services.report_recipients(visit)
+    programme.core_team.filter(user=core).delete()  # the facilitator has left
+    visit.refresh_from_db()
+    assert visit.facilitator == core
+    assert core not in report_services.report_recipients(visit)
+
+
+def test_report_pdfs_are_not_kept_by_the_browser(visit, as_core,
+                                                 django_capture_on_commit_callbacks):
+    approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
+    for url in (f"/visits/{visit.pk}/report/v1.pdf", f"/visits/{visit.pk}/report/draft.pdf"):
+        assert as_core.get(url)["Cache-Control"] == "private, no-store"
+
+
+class RefusingBackend(EmailBackend):
+    def send_messages(self, messages):
+        if any(address in FAILING for m in messages for address in m.to):
+            raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"no such user")
+                                                 for m in messages})
+        return super().send_messages(messages)
+
+
+def test_a_refused_address_is_shown_at_once_not_retried(
+        visit, as_core, cns, settings, mailoutbox, django_capture_on_commit_callbacks,
+        retries_run_in_process):
+    settings.EMAIL_BACKEND = "tests.test_visit_report.RefusingBackend"
+    FAILING.add(cns.email)
+    try:
+        approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
+    finally:
+        FAILING.clear()
+    report = VisitReport.objects.get()
+    assert len(mailoutbox) == 6
+    assert report.send_failure == "the mail server refused 1 of 7 addresses"
+    page = squash(as_core.get(page_url(visit)).content)
+    assert cns.get_full_name() in page.split("Not yet sent to 1 person:")[1]
 
 
 def test_trying_again_when_nothing_failed_changes_nothing(

@@ -107,8 +107,14 @@ def send_visit_report(self, report_id: int) -> None:
         _retry_or_record(self, report_id, f"the emails could not be sent ({type(exc).__name__})",
                          report_services.report_sending_failed)
         return
+    total = tally.failed + tally.refused + tally.sent + tally.already
     if tally.failed:
         # Those already sent are in the ledger, so the retry sends only to the rest.
-        total = tally.failed + tally.sent + tally.already
         _retry_or_record(self, report_id, f"{tally.failed} of {total} emails could not be sent",
                          report_services.report_sending_failed)
+    elif tally.refused:
+        # Another try would be refused too: shown to the core team at once, to check the
+        # address with the person and then try again.
+        report_services.report_sending_failed(
+            report_id=report_id, reason=f"the mail server refused {tally.refused} of {total} "
+                                        "addresses")

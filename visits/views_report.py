@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from ilcop.forms import PlainErrorMessagesMixin
@@ -60,6 +61,14 @@ def _page(request: HttpRequest, visit: Visit, *, form: ApproveForm | None = None
     reportable = visit.status in services.REPORTABLE
     context = {"visit": visit, "programme": visit.programme, "is_core": is_core,
                "reports": reports, "reportable": reportable, "next_version": latest + 1}
+    if is_core and reports:
+        for older in reports[1:]:
+            older.superseded = True  # a correction replaced it: never sent again
+        latest_report = reports[0]
+        if latest_report.is_failed or latest_report.is_stuck:
+            # Names are for the core team's eyes only: never in a log or the stored failure.
+            context["attention"] = latest_report
+            context["missing"] = services.report_missing(latest_report)
     if is_core and reportable:
         context.update({
             "content": report_content(visit), "report": None,
@@ -72,6 +81,7 @@ def _page(request: HttpRequest, visit: Visit, *, form: ApproveForm | None = None
 
 @login_required
 @require_GET
+@never_cache
 def visit_report(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, selectors.visit_for_user(request.user, pk))
 
@@ -112,6 +122,8 @@ def _pdf(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
     stem = slugify(filename.removesuffix(".pdf")) or "visit-report"
     response["Content-Disposition"] = f'inline; filename="{stem}.pdf"'
+    # Confidential to two teams: not kept by a shared NHS computer's browser or a proxy.
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

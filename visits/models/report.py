@@ -5,6 +5,8 @@ exactly what is generated, emailed and later downloaded, even if the visit's not
 afterwards. A correction is a new version; earlier versions stay as they were.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +14,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .core import Visit
+
+STUCK_AFTER = datetime.timedelta(hours=1)
 
 
 class VisitReport(models.Model):
@@ -34,6 +38,9 @@ class VisitReport(models.Model):
     # records who has had it.
     recipient_count = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)  # when everyone had it
+    # When "Try again" was last pressed: a version is stuck an hour after this, or after
+    # approval if nobody has tried again.
+    retried_at = models.DateTimeField(null=True, blank=True)
     send_failed_at = models.DateTimeField(null=True, blank=True)
     send_failure = models.CharField(max_length=200, blank=True)
 
@@ -52,6 +59,15 @@ class VisitReport(models.Model):
     @property
     def is_failed(self) -> bool:
         return bool(self.generation_failed_at or self.send_failed_at)
+
+    @property
+    def is_stuck(self) -> bool:
+        """Not sent long after approval, with no failure recorded: a worker lost mid-task, a
+        broker that refused the task, a hard time limit. Longer than every retry's backoff
+        together (visits.tasks), so a version still being retried is not called stuck."""
+        started = self.retried_at or self.approved_at
+        return (self.sent_at is None and not self.is_failed
+                and started < timezone.now() - STUCK_AFTER)
 
     @property
     def filename(self) -> str:

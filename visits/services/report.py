@@ -14,13 +14,15 @@ the core team sees it with a "Try again" button (``report_retry``).
 
 import datetime
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from ilcop.models import User
+from ilcop.celery import queue_after_commit
+from ilcop.models import Notification, User
 from ilcop.notifications import Tally, absolute_url, notify_or_log
 from ilcop.pdf import html_to_pdf
 from programmes.models import SiteMembership
@@ -54,7 +56,7 @@ def report_approve(*, visit: Visit, user: User, based_on_version: int,
                                    correction_note=correction_note)
     from ..tasks import generate_visit_report
 
-    generate_visit_report.delay_on_commit(report.pk)
+    queue_after_commit(generate_visit_report, report.pk)
     return report
 
 
@@ -101,12 +103,21 @@ def report_generate(*, report_id: int) -> bool:
     """Draw the PDF of an approved version from its frozen HTML, then queue the emails
     (unless the version is already recorded as sent to everyone, as the demo's are).
 
-    Idempotent: a version that has its PDF is left alone, so a redelivered task does nothing.
-    Returns whether a PDF was made.
+    Idempotent: a version that has its PDF is not drawn again, so a redelivered task does
+    nothing, except queue the emails of a version not yet sent: a worker that died between
+    storing the PDF and queueing them leaves that to the next attempt (the ledger stops
+    anyone getting two). Returns whether a PDF was made.
     """
-    report = VisitReport.objects.defer("pdf").filter(pk=report_id).first()
-    if report is None or report.generated_at is not None:
+    from ..tasks import send_visit_report
+
+    report = VisitReport.objects.defer("pdf", "html").filter(pk=report_id).first()
+    if report is None:
         return False
+    if report.generated_at is not None:
+        if report.sent_at is None:
+            queue_after_commit(send_visit_report, report_id)
+        return False
+    report.html = VisitReport.objects.values_list("html", flat=True).get(pk=report_id)
     # Drawn outside any transaction: it takes seconds and needs no lock.
     pdf = html_to_pdf(report.html)
     with transaction.atomic():
@@ -121,15 +132,27 @@ def report_generate(*, report_id: int) -> bool:
                       f"Made the PDF of version {report.version} of the visit report",
                       user=None, data={"version": report.version}, on_site_timelines=False)
             if report.sent_at is None:
-                from ..tasks import send_visit_report
-
-                send_visit_report.delay_on_commit(report_id)
+                queue_after_commit(send_visit_report, report_id)
     return bool(made)
 
 
+def report_missing(report: VisitReport) -> list[User]:
+    """Who should have ``report`` and, by the ledger, has not had it yet."""
+    have = set(Notification.objects.filter(
+        kind=NOTIFICATION_KIND, content_type=ContentType.objects.get_for_model(VisitReport),
+        object_id=report.pk, sent_at__isnull=False).values_list("recipient_id", flat=True))
+    return [person for person in report_recipients(report.visit) if person.pk not in have]
+
+
+def superseded(report: VisitReport) -> bool:
+    return VisitReport.objects.filter(visit_id=report.visit_id,
+                                      version__gt=report.version).exists()
+
+
 def report_recipients(visit: Visit) -> list[User]:
-    """Who gets the report: the current members of both teams, the programme's core team and
-    the visit's facilitator, each once, leaving out deactivated accounts."""
+    """Who gets the report: the current members of both teams and the programme's core team
+    (the facilitator among them), each once, leaving out deactivated accounts. Nobody who has
+    left a team, or the core team, gets a confidential report they could no longer open."""
     people: dict[int, User] = {}
     memberships = SiteMembership.objects.current().filter(
         site__in=[visit.host_id, visit.visitor_id]).select_related("user").order_by(
@@ -137,8 +160,6 @@ def report_recipients(visit: Visit) -> list[User]:
     for user in [m.user for m in memberships] + [
             m.user for m in visit.programme.core_team.select_related("user").order_by("pk")]:
         people.setdefault(user.pk, user)
-    if visit.facilitator is not None:
-        people.setdefault(visit.facilitator.pk, visit.facilitator)
     return [person for person in people.values() if person.is_active]
 
 
@@ -156,6 +177,9 @@ def report_send(*, report_id: int) -> Tally:
     tally = Tally()
     if report is None or report.pdf is None:
         return tally
+    if superseded(report):
+        # A correction replaced it before it reached everyone: they get that one instead.
+        return tally
     visit = report.visit
     recipients = report_recipients(visit)
     url = absolute_url(reverse("visits:visit_report", args=[visit.pk]))
@@ -172,7 +196,7 @@ def report_send(*, report_id: int) -> Tally:
         report = VisitReport.objects.select_for_update().defer("html", "pdf").get(pk=report_id)
         report.recipient_count = len(recipients)
         fields = ["recipient_count"]
-        if not tally.failed and report.sent_at is None:
+        if not (tally.failed or tally.refused) and report.sent_at is None:
             report.sent_at = timezone.now()
             report.send_failed_at, report.send_failure = None, ""
             fields += ["sent_at", "send_failed_at", "send_failure"]
@@ -215,25 +239,27 @@ def report_sending_failed(*, report_id: int, reason: str) -> None:
 
 @transaction.atomic
 def report_retry(*, report: VisitReport, user: User) -> VisitReport:
-    """Try a failed version again: make its PDF if it has none, otherwise send it to whoever
-    has not had it (the ledger skips everyone who has)."""
+    """Try a failed or stuck version again: make its PDF if it has none, otherwise send it to
+    whoever has not had it (the ledger skips everyone who has)."""
     report = VisitReport.objects.select_for_update().select_related(
         "visit__programme", "visit__host", "visit__visitor").defer("html", "pdf").get(
         pk=report.pk)
-    if not report.is_failed:
+    if superseded(report):
+        raise ValidationError(f"Version {report.version} has been replaced by a later version, "
+                              "so it is not sent again.")
+    if not (report.is_failed or report.is_stuck):
         raise ValidationError("Nothing has failed for this version, so there is nothing to try "
                               "again.")
     report.generation_failed_at, report.generation_failure = None, ""
     report.send_failed_at, report.send_failure = None, ""
+    report.retried_at = timezone.now()
     report.save(update_fields=["generation_failed_at", "generation_failure", "send_failed_at",
-                               "send_failure"])
+                               "send_failure", "retried_at"])
     log_visit(report.visit, "visit.report_retried",
               f"Tried version {report.version} of the visit report again", user=user,
               data={"version": report.version}, on_site_timelines=False)
     from ..tasks import generate_visit_report, send_visit_report
 
-    if report.generated_at is None:
-        generate_visit_report.delay_on_commit(report.pk)
-    else:
-        send_visit_report.delay_on_commit(report.pk)
+    queue_after_commit(generate_visit_report if report.generated_at is None
+                       else send_visit_report, report.pk)
     return report
