@@ -156,27 +156,37 @@ def digests_send(now: datetime.datetime | None = None) -> Tally:
     people = (Notification.objects.filter(held_for_digest=True, sent_at__isnull=True)
               .values_list("recipient_id", flat=True).distinct())
     for person in User.objects.filter(pk__in=list(people), is_active=True):
-        held = list(Notification.objects.filter(
-            recipient=person, held_for_digest=True, sent_at__isnull=True,
-        ).order_by("programme_name", "due_on", "pk"))
-        stale = [n.pk for n in held if not _still_due.get(n.kind, lambda _: True)(n)]
-        current = [n for n in held if n.pk not in stale]
-        with transaction.atomic():
-            # Dropped rather than marked sent: the ledger records what people were told.
-            Notification.objects.filter(pk__in=stale, sent_at__isnull=True).delete()
-            if not current:
-                continue
-            outcome = notify_or_log(
-                kind="digest", obj=person, recipient=person, due_on=monday,
-                template="emails/digest", must_send=True,
-                programme_name=current[0].programme_name if len(
-                    {n.programme_name for n in current}) == 1 else "Peer review programmes",
-                context={"groups": [(name, list(rows)) for name, rows in
-                                    groupby(current, key=lambda n: n.programme_name)],
-                         "count": len(current)},
-                summary=f"{len(current)} reminders", url=absolute_url(reverse("programmes:home")),
-            )
-            if outcome == SENT:
-                Notification.objects.filter(pk__in=[n.pk for n in current]).update(sent_at=now)
-            tally.add(outcome)
+        try:
+            tally.add(_digest_send(person, monday=monday, now=now))
+        except Exception:  # one person's broken reminder must not stop everyone's digest
+            logger.exception("digest recipient=%s failed; the next run tries again", person.pk)
+            tally.add(FAILED)
     return tally
+
+
+def _digest_send(person: User, *, monday: datetime.date, now: datetime.datetime) -> str:
+    """One person's digest of what is held for them and still applies; ALREADY when there is
+    nothing to send."""
+    held = list(Notification.objects.filter(
+        recipient=person, held_for_digest=True, sent_at__isnull=True,
+    ).order_by("programme_name", "due_on", "pk"))
+    stale = [n.pk for n in held if not _still_due.get(n.kind, lambda _: True)(n)]
+    current = [n for n in held if n.pk not in stale]
+    with transaction.atomic():
+        # Dropped rather than marked sent: the ledger records what people were told.
+        Notification.objects.filter(pk__in=stale, sent_at__isnull=True).delete()
+        if not current:
+            return ALREADY
+        names = {n.programme_name for n in current}
+        outcome = notify_or_log(
+            kind="digest", obj=person, recipient=person, due_on=monday,
+            template="emails/digest", must_send=True,
+            programme_name=names.pop() if len(names) == 1 else "Peer review programmes",
+            context={"groups": [(name, list(rows)) for name, rows in
+                                groupby(current, key=lambda n: n.programme_name)],
+                     "count": len(current)},
+            summary=f"{len(current)} reminders", url=absolute_url(reverse("programmes:home")),
+        )
+        if outcome == SENT:
+            Notification.objects.filter(pk__in=[n.pk for n in current]).update(sent_at=now)
+    return outcome

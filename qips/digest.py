@@ -7,6 +7,7 @@ comes from the module whose reminders share its definition of "overdue".
 """
 
 import datetime
+import logging
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -22,6 +23,8 @@ from visits.reminders import Overdue, active, day_text, link
 from . import reminders
 from .models import Measurement, ProgressUpdate
 from .selectors import QUIET_AFTER
+
+logger = logging.getLogger(__name__)
 
 KIND = "core_team_digest"
 # A team has gone quiet when nobody in it has done anything here for this long: the same
@@ -75,6 +78,8 @@ def digest_sections(programme: Programme, now: datetime.datetime) -> list[Sectio
                 visit_reminders.visits_not_marked_happened(programme, today)),
         Section("Observation forms not submitted",
                 visit_reminders.observations_overdue(programme, today)),
+        Section("Visit reports that failed or have not finished sending",
+                visit_reminders.reports_undelivered(programme, today)),
         Section("Visit reports awaiting approval for more than a week",
                 visit_reminders.reports_overdue(programme, today)),
         Section("Improvement plans overdue", reminders.plans_overdue(programme, today)),
@@ -100,7 +105,15 @@ def core_team_digests_send(now: datetime.datetime | None = None) -> Tally:
         if all(person.pk in sent for person in members):
             tally.already += len(members)
             continue  # skip working out the lists again
-        sections = digest_sections(programme, now)
+        try:
+            sections = digest_sections(programme, now)
+        except Exception:
+            # One programme's bad data must not cost every later programme its digest. Nothing
+            # is in the ledger for this one, so the next run tries again; ids only in the log.
+            logger.exception("core team digest programme=%s failed; the next run tries again",
+                             programme.pk)
+            tally.failed += sum(person.pk not in sent for person in members)
+            continue
         for person in members:
             tally.add(notify_or_log(
                 kind=KIND, obj=programme, recipient=person, due_on=monday, must_send=True,
@@ -109,6 +122,8 @@ def core_team_digests_send(now: datetime.datetime | None = None) -> Tally:
                 url=link("programmes:programme_detail", programme.pk),
                 context={"programme": programme, "sections": sections,
                          "today": timezone.localdate(now),
+                         # The subject names the week, which a rerun on Tuesday is still in.
+                         "monday": monday,
                          "nothing": not any(s.rows for s in sections)},
             ))
     return tally

@@ -120,6 +120,9 @@ def qip_reminders_send(now: datetime.datetime | None = None) -> Tally:
 
 
 def _qip_still_due(notification: Notification) -> bool:
+    if notification.kind == "qip_due_soon" and timezone.localdate() > notification.due_on:
+        # Past the due date "plans are due on ..." is wrong, and qip_overdue says it now.
+        return False
     visit = Visit.objects.select_related("programme").filter(
         pk=notification.object_id, status__in=HOSTED).first()
     return visit is not None and qip_due_on(visit) == notification.due_on \
@@ -185,6 +188,13 @@ def progress_reminders_send(now: datetime.datetime | None = None) -> Tally:
 
 
 def _progress_still_due(notification: Notification) -> bool:
+    if notification.kind == "progress_update_due" and Notification.objects.filter(
+            kind="progress_update_overdue", content_type_id=notification.content_type_id,
+            object_id=notification.object_id, recipient_id=notification.recipient_id,
+            due_on=notification.due_on).exists():
+        # The chaser for the same month has gone (or is held) to the same person: listing the
+        # first request beside it says the same thing twice.
+        return False
     return QualityImprovementPlan.objects.filter(
         pk=notification.object_id, status__in=REPORTING).exists() \
         and not ProgressUpdate.objects.filter(

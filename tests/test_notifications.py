@@ -250,3 +250,21 @@ def test_a_reminder_carries_a_message_id_made_from_its_ledger_entry(db, settings
     [message] = mail.outbox
     assert message.extra_headers["Message-ID"] == notifications.message_id(row) == (
         f"<test_kind.{row.content_type_id}.{person.pk}.{person.pk}.20261130@peer.example>")
+
+
+def test_one_persons_broken_reminder_does_not_stop_everyone_elses_digest(db):
+    broken = UserFactory(reminder_emails=ReminderEmails.WEEKLY)
+    fine = UserFactory(reminder_emails=ReminderEmails.WEEKLY)
+    remind(broken, kind="broken_kind")
+    remind(fine)
+
+    def explode(notification):
+        raise RuntimeError("a still-due check with a bug")
+
+    notifications.register_still_due("broken_kind", explode)
+    try:
+        tally = notifications.digests_send(MONDAY)
+    finally:
+        notifications._still_due.pop("broken_kind")
+    assert (tally.sent, tally.failed) == (1, 1)
+    assert [m.to for m in mail.outbox] == [[fine.email]]

@@ -32,6 +32,8 @@ def programme_only(**overrides):
 
 # (name, url template, expected status for each person)
 PAGES = [
+    # Everyone's own: it shows and changes only the signed-in person's preference.
+    ("email preferences", "/accounts/reminders/", dict.fromkeys(PEOPLE, 200)),
     ("programme", "/programmes/{programme}/", programme_only()),
     ("programme edit", "/programmes/{programme}/edit/", programme_only()),
     ("site list", "/programmes/{programme}/sites/", programme_only()),

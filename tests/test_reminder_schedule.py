@@ -243,4 +243,5 @@ def test_each_beat_entry_is_a_registered_task_run_in_the_working_day():
 def test_a_reminder_task_returns_what_it_did(db):
     from qips.tasks import send_core_team_digests
 
-    assert send_core_team_digests() == {"sent": 0, "held": 0, "already": 0, "failed": 0}
+    assert send_core_team_digests() == {"sent": 0, "held": 0, "already": 0, "failed": 0,
+                                       "refused": 0}

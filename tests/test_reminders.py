@@ -5,6 +5,7 @@ beat runs them). tests/test_reminder_schedule.py walks a whole programme through
 """
 
 import datetime
+import logging
 import smtplib
 import threading
 from zoneinfo import ZoneInfo
@@ -23,11 +24,19 @@ from qips import digest as core_digest
 from qips import reminders as qip_reminders
 from qips.models import ProgressUpdate, QualityImprovementPlan
 from visits import reminders
-from visits.models import FocusArea, LogisticsTask, ObservationResponse, Visit, VisitAttendee
+from visits.models import (
+    AvailabilityPoll,
+    FocusArea,
+    LogisticsTask,
+    ObservationResponse,
+    PollInvitee,
+    Visit,
+    VisitAttendee,
+)
 from visits.services.observation import observation_form_current
 from visits.services.visits import TASK_DAYS_BEFORE
 
-from .factories import CoreTeamMembershipFactory, SiteMembershipFactory
+from .factories import CoreTeamMembershipFactory, ProgrammeFactory, SiteMembershipFactory
 
 LONDON = ZoneInfo("Europe/London")
 VISIT_DAY = datetime.date(2026, 4, 14)  # a Tuesday, the host's MDT day
@@ -105,6 +114,30 @@ def happened(visit: Visit) -> Visit:
     return visit
 
 
+# --- an availability poll about to close ------------------------------------------------------
+
+
+def test_an_invitee_reminded_before_the_ledger_is_not_reminded_again(
+        programme, site, other_site, facilitator, lead, cns, mailoutbox):
+    """Before the ledger, PollInvitee.last_reminded_at was the record of a reminder: someone
+    it says was reminded in the last POLL_CLOSING is not sent a second one. A deadline moved
+    later than that is a new reminder."""
+    visit = Visit.objects.create(programme=programme, host=site, visitor=other_site,
+                                 facilitator=facilitator, status=Visit.Status.POLLING)
+    deadline = at(datetime.date(2026, 3, 13), 17)
+    poll = AvailabilityPoll.objects.create(visit=visit, window_start=VISIT_DAY - 14 * DAY,
+                                           window_end=VISIT_DAY + 14 * DAY, deadline=deadline)
+    for person, reminded in ((lead, deadline - 2 * DAY), (cns, None)):
+        PollInvitee.objects.create(poll=poll, user=person, team=VisitAttendee.Team.HOST,
+                                   role="cns", nonce="n" * 32, last_reminded_at=reminded)
+    tally = run(reminders.poll_reminders_send, datetime.date(2026, 3, 12))
+    assert (tally.sent, tally.already) == (1, 1)
+    assert [m.to for m in mailoutbox] == [[cns.email]]
+
+    AvailabilityPoll.objects.filter(pk=poll.pk).update(deadline=deadline + 7 * DAY)
+    assert run(reminders.poll_reminders_send, datetime.date(2026, 3, 18), hour=18).sent == 2
+
+
 # --- a visit in 14 days and in 2 days ---------------------------------------------------------
 
 
@@ -115,6 +148,7 @@ def test_a_visit_is_announced_14_and_2_days_before_to_attendees_and_task_owners(
     names = f"{visit.visitor.organisation.name} visits {visit.host.organisation.name}"
     message = to(mailoutbox, lead)
     assert message.subject == f"Peer review visit in 14 days: {names}"
+    assert message.body.startswith("Dear Dr Lena Lead,\n")  # the title keeps the full name
     assert "You are on the attendance list (host team)." in message.body
     assert "When: Tuesday 14 April 2026, 09:30 to 16:00 (UK time)" in message.body
     assert "Where: Seminar room 2, Wyvern Valley Hospital" in message.body
@@ -125,6 +159,7 @@ def test_a_visit_is_announced_14_and_2_days_before_to_attendees_and_task_owners(
     # The administrator is not going, but owns the open tasks: theirs alone, with due dates.
     message = to(mailoutbox, admin)
     assert message.subject == f"Checklist for the peer review visit in 14 days: {names}"
+    assert message.body.startswith("Dear Ade,\n")
     assert "attendance list" not in message.body
     assert "- Data pack ready: due Tuesday 31 March\n" in message.body
     assert "- Observation forms issued: due Saturday 11 April\n" in message.body
@@ -192,6 +227,35 @@ def test_no_notices_for_a_cancelled_visit_a_withdrawn_site_or_someone_who_left(
     assert run(reminders.visit_reminders_send, VISIT_DAY - 2 * DAY).new == 0
 
 
+def test_no_notices_for_attendees_or_task_owners_who_have_left_their_team(
+        visit, programme, site, lead, facilitator, mailoutbox):
+    """The attendance list and the checklist outlive a person's place on a team: someone who
+    has left is not told the venue and times of a visit they are no longer part of."""
+    SiteMembership.objects.filter(site=site, user=lead).update(ended_at=at(VISIT_DAY - 20 * DAY))
+    CoreTeamMembership.objects.filter(programme=programme, user=facilitator).delete()
+    gone = SiteMembershipFactory(site=site, role="mdt_coordinator").user
+    SiteMembership.objects.filter(user=gone).update(ended_at=at(VISIT_DAY - 20 * DAY))
+    visit.tasks.filter(kind="data_pack").update(owner=gone)
+    assert run(reminders.visit_reminders_send, VISIT_DAY - 14 * DAY).sent == 4
+    assert {lead.email, facilitator.email, gone.email}.isdisjoint(m.to[0] for m in mailoutbox)
+    # Someone in the programme's core team is still part of the visit, whichever team's
+    # list they are on.
+    CoreTeamMembershipFactory(programme=programme, user=lead)
+    assert run(reminders.visit_reminders_send, VISIT_DAY - 2 * DAY).sent == 5
+
+
+def test_a_held_visit_notice_is_dropped_once_its_person_leaves_the_team(
+        visit, site, cns, mailoutbox):
+    cns.reminder_emails = ReminderEmails.WEEKLY
+    cns.save()
+    visit.tasks.filter(kind="data_pack").update(owner=cns)  # going, and owns a task
+    assert run(reminders.visit_reminders_send, VISIT_DAY - 14 * DAY).held == 1
+    SiteMembership.objects.filter(site=site, user=cns).update(ended_at=at(VISIT_DAY - 10 * DAY))
+    mailoutbox.clear()
+    assert run(notifications.digests_send, VISIT_DAY - 8 * DAY, hour=9).new == 0
+    assert mailoutbox == []
+
+
 def test_must_send_notices_ignore_the_weekly_preference(visit, cns, mailoutbox):
     cns.reminder_emails = ReminderEmails.WEEKLY
     cns.save()
@@ -222,6 +286,7 @@ def test_observers_without_a_submitted_form_are_reminded_once_the_day_after(
     assert message.to == [observer.email]
     assert message.subject == "Reminder: submit your observations of the " \
                               f"{visit.host.organisation.name} MDT meeting"
+    assert message.body.startswith("Dear Olu,\n")
     assert "Your answers so far are saved" in message.body
     assert_email(message, programme=programme, link=f"{SITE}/visits/{visit.pk}/observation/")
     assert run(reminders.observation_reminders_send, VISIT_DAY + 2 * DAY).new == 0
@@ -247,6 +312,7 @@ def test_the_facilitator_is_reminded_weekly_until_the_report_is_approved(
     assert run(reminders.report_reminders_send, VISIT_DAY + 7 * DAY).sent == 1
     [message] = mailoutbox
     assert message.to == [facilitator.email]
+    assert message.body.startswith("Dear Fran,\n")
     assert "was 7 days ago, on Tuesday 14 April 2026" in message.body
     assert "no facilitator" not in message.body
     assert_email(message, programme=programme, link=f"{SITE}/visits/{visit.pk}/report/")
@@ -289,6 +355,7 @@ def test_the_host_is_reminded_a_week_before_plans_are_due_and_once_overdue(
     assert {m.to[0] for m in mailoutbox} == {lead.email, cns.email}
     message = to(mailoutbox, cns)
     assert message.subject == "Your improvement plans are due on 26 May"
+    assert message.body.startswith("Dear Nia,\n")
     assert "are due on Tuesday 26 May, in 7 days." in message.body
     assert "asks for plans 6 weeks after a team has hosted its visit" in message.body
     assert "- Every patient told of their CNS (Nia Nurse)\n" in message.body
@@ -302,6 +369,32 @@ def test_the_host_is_reminded_a_week_before_plans_are_due_and_once_overdue(
                                            "on 14 April"
     assert run(qip_reminders.qip_reminders_send, due + 2 * DAY).new == 0
     assert run(qip_reminders.qip_reminders_send, due + 40 * DAY).new == 0
+
+
+def test_a_held_plans_due_reminder_is_dropped_once_the_plans_are_overdue(
+        hosted, cns, mailoutbox):
+    """Held in the week before the plans fell due and still held after (here the visit was
+    only marked as happened late): Monday's digest says they are overdue, not also that they
+    are due."""
+    cns.reminder_emails = ReminderEmails.WEEKLY
+    cns.save()
+    due = VISIT_DAY + 6 * 7 * DAY  # Tuesday 26 May
+    assert run(qip_reminders.qip_reminders_send, due).held == 1
+    assert run(qip_reminders.qip_reminders_send, due + DAY).held == 1
+    mailoutbox.clear()
+    assert run(notifications.digests_send, due + 6 * DAY, hour=9).sent == 1
+    [message] = mailoutbox
+    assert message.subject == "1 reminder for this week"
+    assert "were due on Tuesday 26 May 2026" in message.body
+    assert "are due on" not in message.body
+    assert not Notification.objects.filter(kind="qip_due_soon", recipient=cns).exists()
+
+
+def test_one_week_is_one_week(hosted, programme, mailoutbox):
+    programme.qip_due_weeks = 1
+    programme.save()
+    assert run(qip_reminders.qip_reminders_send, VISIT_DAY + DAY).sent == 2
+    assert "asks for plans 1 week after a team has hosted" in mailoutbox[0].body
 
 
 def test_the_weeks_are_the_programmes_choice(hosted, programme):
@@ -356,6 +449,7 @@ def test_the_update_is_asked_for_on_the_1st_and_chased_on_the_15th(
     [message] = mailoutbox
     assert message.to == [cns.email]  # who sends the updates, not the whole team
     assert message.subject == "Your March progress update on Faster CT-guided biopsy"
+    assert message.body.startswith("Dear Nia,\n")
     assert "for March 2026" in message.body
     assert_email(message, programme=programme, link=f"{SITE}/qips/{plan.pk}/progress/")
     assert run(qip_reminders.progress_reminders_send, datetime.date(2026, 4, 14)).new == 0
@@ -420,6 +514,25 @@ def test_held_reminders_reach_the_monday_digest_unless_they_no_longer_apply(
     assert run(notifications.digests_send, datetime.date(2026, 4, 6), hour=10).new == 0
 
 
+def test_a_held_update_reminder_is_dropped_once_the_overdue_one_is_due(
+        programme, site, lead, cns, mailoutbox):
+    """The plan started reporting after the Monday digest of the 8th (so the request is held
+    from the 10th); by the next Monday the chaser is due as well: the digest lists only the
+    chaser."""
+    cns.reminder_emails = ReminderEmails.WEEKLY
+    cns.save()
+    approved_plan(programme, site, cns, on=datetime.date(2026, 4, 2))
+    assert run(qip_reminders.progress_reminders_send, datetime.date(2026, 6, 10)).held == 1
+    assert run(qip_reminders.progress_reminders_send, datetime.date(2026, 6, 15)).held == 1
+    mailoutbox.clear()
+    assert run(notifications.digests_send, datetime.date(2026, 6, 15), hour=9).sent == 1
+    [message] = [m for m in mailoutbox if m.to == [cns.email]]
+    assert message.subject == "1 reminder for this week"
+    assert "Overdue: the progress update for May 2026" in message.body
+    assert list(Notification.objects.filter(recipient=cns).exclude(kind="digest").values_list(
+        "kind", flat=True)) == ["progress_update_overdue"]
+
+
 def test_a_held_visit_notice_is_dropped_once_the_visit_is_cancelled(visit, cns, mailoutbox):
     cns.reminder_emails = ReminderEmails.WEEKLY
     cns.save()
@@ -458,6 +571,7 @@ def test_the_core_team_digest_lists_everything_overdue_with_links(
     message = to(mailoutbox, core)
     assert message.subject == f"What is overdue in {programme.name}: week of 8 June"
     body = message.body
+    assert body.startswith("Dear Priya,\n")
     assert "Checklist tasks overdue (1):\n\n- Room booked for " \
            f"{upcoming} on Tuesday 16 June 2026, due Tuesday 19 May 2026 (Ade Admin's task): " \
            f"{SITE}/visits/{upcoming.pk}/\n" in body
@@ -493,6 +607,40 @@ def test_a_quiet_week_says_nothing_is_overdue(programme, site, core, lead, mailo
     assert "no team has gone quiet" in message.body
 
 
+def test_a_digest_sent_later_in_the_week_names_the_weeks_monday(programme, core, mailoutbox):
+    """Monday's run failed; Tuesday's sends it, for the week of Monday 8 June."""
+    assert run(core_digest.core_team_digests_send, MONDAY + DAY, hour=7).sent == 1
+    [message] = mailoutbox
+    assert message.subject.endswith(f"{programme.name}: week of 8 June")
+
+
+def test_one_programmes_failure_does_not_stop_the_others_digests(
+        programme, core, monkeypatch, caplog, mailoutbox):
+    other = ProgrammeFactory(name="Bowel Cancer Peer Review 2026")
+    other_core = CoreTeamMembershipFactory(programme=other,
+                                           role=CoreTeamMembership.Role.PROJECT_MANAGER).user
+    build, failed = core_digest.digest_sections, []
+
+    def fail_the_first(programme, now):
+        if not failed:
+            failed.append(programme)
+            raise ValueError("unexpected")
+        return build(programme, now)
+
+    monkeypatch.setattr(core_digest, "digest_sections", fail_the_first)
+    with caplog.at_level(logging.ERROR, logger="qips.digest"):
+        tally = run(core_digest.core_team_digests_send, MONDAY, hour=7)
+    assert (tally.sent, tally.failed) == (1, 1)
+    [record] = caplog.records
+    assert record.getMessage() == f"core team digest programme={failed[0].pk} failed; the " \
+                                  "next run tries again"
+    [message] = mailoutbox
+    assert message.to == [(other_core if failed[0] == programme else core).email]
+    monkeypatch.undo()
+    assert run(core_digest.core_team_digests_send, MONDAY, hour=8).sent == 1
+    assert {m.to[0] for m in mailoutbox} == {core.email, other_core.email}
+
+
 def test_activity_by_the_core_team_does_not_make_a_team_active(programme, site, core, lead):
     with time_machine.travel(at(MONDAY - 60 * DAY), tick=False):
         Enrolment.objects.filter(site=site).update(status_changed_at=timezone.now())
@@ -505,10 +653,16 @@ def test_activity_by_the_core_team_does_not_make_a_team_active(programme, site, 
 # --- at most once, whatever happens -----------------------------------------------------------
 
 
-def test_a_second_scheduler_running_during_a_send_sends_nothing(visit, monkeypatch,
-                                                                 mailoutbox):
-    """The ledger row is written before the email goes: a second run that starts while the
-    first is sending (a second beat, a retried task) finds it and sends nothing."""
+def test_the_ledger_row_is_written_before_the_email_goes(visit, monkeypatch, mailoutbox):
+    """The order inside notify: the ledger row exists before the email is sent, so a run that
+    looks while an email is going finds the row and does not send it again.
+
+    The second run here is on the same database connection, inside the first run's open
+    transaction, so it sees the first's uncommitted row. It does not show that a second
+    scheduler on another connection waits on that row's lock and then sends nothing: that is
+    the real race, tested on PostgreSQL by
+    tests/test_notifications.py::test_two_schedulers_at_once_send_one_email (and
+    test_two_schedulers_at_once_send_each_reminder_once below)."""
     send = notifications.send_templated_email
     overlapping = []
 
@@ -567,6 +721,15 @@ def test_two_schedulers_at_once_send_each_reminder_once(visit, mailoutbox):
         thread.join()
     assert sum(t.sent for t in tallies) == 6
     assert len(mailoutbox) == 6
+
+
+def test_the_overdue_tasks_leave_out_a_confirmed_visit_with_no_date(
+        visit, programme, site, other_site, admin):
+    dateless = Visit.objects.create(programme=programme, host=other_site, visitor=site,
+                                    status=Visit.Status.CONFIRMED, date=None)
+    LogisticsTask.objects.create(visit=dateless, kind="room", days_before=28, owner=admin)
+    rows = reminders.overdue_tasks(programme, VISIT_DAY)
+    assert [row.url for row in rows] == [f"{SITE}/visits/{visit.pk}/"] * 4  # its open tasks
 
 
 def test_the_digest_lists_a_visit_nobody_marked_as_happened(visit, programme, core, mailoutbox):

@@ -579,3 +579,17 @@ def test_in_the_demo_the_facilitator_approves_and_both_teams_get_the_pdf(
     text = pdf_text(message.attachments[0][1])
     assert visit.host.organisation.name in text
     assert visit.contributions.filter(kind="strength").first().text in text
+
+
+def test_the_core_teams_digest_lists_a_report_that_has_not_reached_everyone(
+        visit, as_core, core, mailoutbox, django_capture_on_commit_callbacks):
+    from qips.digest import core_team_digests_send
+
+    with django_capture_on_commit_callbacks(execute=False):
+        approve(as_core, visit)
+    VisitReport.objects.update(generation_failed_at=NOW, generation_failure="x")
+    core_team_digests_send(NOW)
+    message = next(m for m in mailoutbox if m.to == [core.email])
+    assert "Visit reports that failed or have not finished sending (1):" in message.body
+    assert f"- {visit}: version 1 of the report, approved on Thursday 2 April 2026, failed: " \
+           f"{SITE}/visits/{visit.pk}/report/" in message.body

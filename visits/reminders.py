@@ -21,9 +21,10 @@ report_awaiting_approval    the facilitator (without    each 7th day after    we
 ==========================  ==========================  ====================  ===============
 
 A moved visit has a new date, so its notices go again for the new date. Nothing is sent for
-a cancelled visit, a closed programme, a site that has withdrawn or a person who can no
-longer sign in. The overdue lists at the end are what the core team's Monday digest shows
-(qips.digest), so the digest and the reminders agree on what "overdue" means.
+a cancelled visit, a closed programme, a site that has withdrawn, a person who can no longer
+sign in, or one who has left the team they are listed for (and is not in the core team). The
+overdue lists at the end are what the core team's Monday digest shows (qips.digest), so the
+digest and the reminders agree on what "overdue" means.
 """
 
 import datetime
@@ -36,7 +37,7 @@ from django.utils import timezone
 
 from ilcop.models import Notification, User
 from ilcop.notifications import SENT, Tally, absolute_url, notify_or_log, register_still_due
-from programmes.models import Enrolment, Programme, SiteMembership
+from programmes.models import CoreTeamMembership, Enrolment, Programme, SiteMembership
 
 from .models import (
     AvailabilityPoll,
@@ -45,6 +46,7 @@ from .models import (
     PollInvitee,
     Visit,
     VisitAttendee,
+    VisitReport,
 )
 
 # Non-responders are reminded once, when the deadline is this close.
@@ -142,6 +144,11 @@ def poll_reminders_send(now: datetime.datetime | None = None) -> Tally:
     for invitee in invitees:
         if not invitee_still_eligible(invitee):
             continue  # has left the team: their link no longer works
+        if invitee.last_reminded_at and invitee.last_reminded_at > now - POLL_CLOSING:
+            # Reminded for this deadline already, by the code before the ledger (which has no
+            # row for it); a deadline moved later than this window is a new reminder.
+            tally.already += 1
+            continue
         poll, visit = invitee.poll, invitee.poll.visit
         outcome = notify_or_log(
             kind="poll_closing", obj=poll, recipient=invitee.user,
@@ -164,6 +171,22 @@ def poll_reminders_send(now: datetime.datetime | None = None) -> Tally:
 # --- A visit in 14 days and in 2 days ---------------------------------------------------------
 
 
+def _still_on_the_visit(visit: Visit) -> dict[str, set[int]]:
+    """Who may still be told about the visit, by team: the host's and the visitor's current
+    members, and the programme's core team (who facilitate and run the checklist). Attendance
+    lists and task owners are not updated when someone leaves a team, so this is checked here.
+
+    The key "any" is either site's team or the core team, for a checklist task's owner."""
+    current = list(SiteMembership.objects.current().filter(
+        site_id__in=[visit.host_id, visit.visitor_id]).values_list("site_id", "user_id"))
+    core = set(CoreTeamMembership.objects.filter(programme_id=visit.programme_id)
+               .values_list("user_id", flat=True))
+    host = {user for site, user in current if site == visit.host_id} | core
+    visiting = {user for site, user in current if site == visit.visitor_id} | core
+    return {VisitAttendee.Team.HOST: host, VisitAttendee.Team.VISITING: visiting,
+            VisitAttendee.Team.FACILITATOR: core, "any": host | visiting}
+
+
 def _open_tasks_by_owner(visit: Visit, today: datetime.date) -> dict[int, list[LogisticsTask]]:
     tasks: dict[int, list[LogisticsTask]] = {}
     for task in visit.tasks.filter(done_at__isnull=True, owner__isnull=False
@@ -184,8 +207,11 @@ def visit_reminders_send(now: datetime.datetime | None = None) -> Tally:
                          date__lte=today + datetime.timedelta(days=furthest)):
         days = (visit.date - today).days
         notice = next(n for n in VISIT_NOTICES if n.until < days <= n.days)
-        attendees = {a.user_id: a for a in visit.attendees.select_related("user")}
-        tasks = _open_tasks_by_owner(visit, today)
+        on_visit = _still_on_the_visit(visit)
+        attendees = {a.user_id: a for a in visit.attendees.select_related("user")
+                     if a.user_id in on_visit[a.team]}
+        tasks = {owner: mine for owner, mine in _open_tasks_by_owner(visit, today).items()
+                 if owner in on_visit["any"]}
         people = active([a.user for a in attendees.values()]
                         + [mine[0].owner for mine in tasks.values()])
         when = "tomorrow" if days == 1 else f"in {days} days"
@@ -208,14 +234,18 @@ def visit_reminders_send(now: datetime.datetime | None = None) -> Tally:
 
 def _visit_notice_still_due(notification: Notification) -> bool:
     """Held for a digest: still worth listing if the visit is still on for that date and the
-    person is still going or still has a task open for it."""
+    person, still on their team, is still going or still has a task open for it."""
     visit = Visit.objects.filter(pk=notification.object_id, status=Visit.Status.CONFIRMED,
                                  date=notification.due_on, date__gte=timezone.localdate()
                                  ).first()
-    return visit is not None and (
-        visit.attendees.filter(user_id=notification.recipient_id).exists()
-        or visit.tasks.filter(owner_id=notification.recipient_id, done_at__isnull=True
-                              ).exists())
+    if visit is None:
+        return False
+    on_visit = _still_on_the_visit(visit)
+    person = notification.recipient_id
+    return any(person in on_visit[team] for team in visit.attendees.filter(
+        user_id=person).values_list("team", flat=True)) or (
+        person in on_visit["any"]
+        and visit.tasks.filter(owner_id=person, done_at__isnull=True).exists())
 
 
 # --- The observation form, after the visit ----------------------------------------------------
@@ -322,7 +352,9 @@ def register_digest_checks() -> None:
 
 def overdue_tasks(programme: Programme, today: datetime.date) -> list[Overdue]:
     tasks = LogisticsTask.objects.filter(
-        visit__in=live(programme.visits.filter(status=Visit.Status.CONFIRMED)),
+        # A task's due date counts back from the visit's date: without one, nothing is due.
+        visit__in=live(programme.visits.filter(status=Visit.Status.CONFIRMED,
+                                               date__isnull=False)),
         done_at__isnull=True,
     ).select_related("visit__host__organisation", "visit__visitor__organisation", "owner")
     late = sorted((t for t in tasks if t.due < today), key=lambda t: (t.due, t.pk))
@@ -347,6 +379,20 @@ def reports_overdue(programme: Programme, today: datetime.date) -> list[Overdue]
                     f"{visit.facilitator or 'none'})", link("visits:visit_report", visit.pk))
             for visit in _visits(("host",), programme=programme, status=Visit.Status.HAPPENED,
                                  date__lte=today - REPORT_DUE_AFTER)]
+
+
+def reports_undelivered(programme: Programme, today: datetime.date) -> list[Overdue]:
+    """Approved reports that failed, or are stuck, and have not reached everyone: the core
+    team's digest is where someone notices a report page they were not looking at."""
+    latest = VisitReport.objects.filter(visit=OuterRef("visit"), version__gt=OuterRef("version"))
+    reports = (VisitReport.objects.filter(visit__programme=programme, sent_at__isnull=True)
+               .exclude(Exists(latest)).defer("html", "pdf")
+               .select_related("visit__host__organisation", "visit__visitor__organisation"))
+    return [Overdue(f"{report.visit}: version {report.version} of the report, approved on "
+                    f"{day_text(timezone.localdate(report.approved_at))}, "
+                    f"{'failed' if report.is_failed else 'not finished'}",
+                    link("visits:visit_report", report.visit_id))
+            for report in reports if report.is_failed or report.is_stuck]
 
 
 def visits_not_marked_happened(programme: Programme, today: datetime.date) -> list[Overdue]:
