@@ -593,3 +593,26 @@ def test_the_core_teams_digest_lists_a_report_that_has_not_reached_everyone(
     assert "Visit reports that failed or have not finished sending (1):" in message.body
     assert f"- {visit}: version 1 of the report, approved on Thursday 2 April 2026, failed: " \
            f"{SITE}/visits/{visit.pk}/report/" in message.body
+
+
+def test_a_draft_edited_after_the_page_was_opened_is_not_approved_unread(
+        visit, as_core, core, mailoutbox, django_capture_on_commit_callbacks):
+    import re
+
+    def draft_on_page():
+        page = as_core.get(page_url(visit)).content.decode()
+        return re.search(r'name="draft" value="([0-9a-f]{64})"', page)[1]
+
+    read = draft_on_page()
+    day_services.feedback_save(visit=visit, team="host", user=core, strengths="Edited since",
+                               opportunities="")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_core.post(f"/visits/{visit.pk}/report/approve/",
+                                {"based_on_version": 0, "draft": read}, follow=True)
+    assert "The draft has changed since you opened this page" in squash(response.content)
+    assert not VisitReport.objects.exists() and mailoutbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        as_core.post(f"/visits/{visit.pk}/report/approve/",
+                     {"based_on_version": 0, "draft": draft_on_page()})
+    assert "Edited since" in VisitReport.objects.get().html

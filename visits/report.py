@@ -6,6 +6,7 @@ notes (FacilitatorNote) are private to the core team and are never read here.
 """
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
@@ -28,6 +29,7 @@ from .models import (
 from .services.day import ROLE_ORDER, TEAM_ORDER, who_label
 
 PDF_TEMPLATE = "visits/report/report_pdf.html"
+DRAFT_TEMPLATE = "visits/report/_content.html"
 # The ledger kind of the report's email (visits.services.report sends it).
 NOTIFICATION_KIND = "visit_report"
 
@@ -182,3 +184,17 @@ def report_versions(visit: Visit) -> list[VisitReport]:
         .order_by().values("object_id").annotate(n=Count("pk")).values("n"))
     return list(visit.reports.defer("html", "pdf").select_related("approved_by").annotate(
         sent_count=Coalesce(Subquery(sent, output_field=IntegerField()), 0)))
+
+
+def draft_html(visit: Visit, content: ReportContent) -> str:
+    """The draft as the report page shows it."""
+    return render_to_string(DRAFT_TEMPLATE, {
+        "visit": visit, "programme": visit.programme, "content": content, "report": None,
+        "pdf": False,
+    })
+
+
+def draft_fingerprint(html: str) -> str:
+    """Names the draft the approver read: approving it compares this with the draft as it
+    stands, so notes edited after the page was opened are not approved unread."""
+    return hashlib.sha256(html.encode()).hexdigest()

@@ -28,7 +28,7 @@ from ilcop.pdf import html_to_pdf
 
 from . import selectors
 from .models import Visit, VisitReport
-from .report import report_content, report_html, report_versions
+from .report import draft_fingerprint, draft_html, report_content, report_html, report_versions
 from .services import report as services
 
 
@@ -36,6 +36,8 @@ class ApproveForm(PlainErrorMessagesMixin, forms.Form):
     # The latest version the approver had seen: a second click, or a colleague approving
     # meanwhile, is then noticed instead of making two versions.
     based_on_version = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    # The draft the approver read (visits.report.draft_fingerprint).
+    draft = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
     correction_note = forms.CharField(
         label="What does this version correct?", required=False,
         widget=forms.Textarea(attrs={"rows": 4}), max_length=2000,
@@ -70,10 +72,14 @@ def _page(request: HttpRequest, visit: Visit, *, form: ApproveForm | None = None
             context["attention"] = latest_report
             context["missing"] = services.report_missing(latest_report)
     if is_core and reportable:
+        content = report_content(visit)
+        # Rendered here, not included by the template, so its fingerprint is of what is shown.
+        content_html = draft_html(visit, content)
         context.update({
-            "content": report_content(visit), "report": None,
+            "content": content, "content_html": content_html, "report": None,
             "recipient_count": len(services.report_recipients(visit)),
-            "form": form or ApproveForm(initial={"based_on_version": latest},
+            "form": form or ApproveForm(initial={"based_on_version": latest,
+                                                 "draft": draft_fingerprint(content_html)},
                                         correcting=bool(latest)),
         })
     return render(request, "visits/report/report.html", context, status=status)
@@ -154,6 +160,7 @@ def visit_report_approve(request: HttpRequest, pk: int) -> HttpResponse:
         report = services.report_approve(
             visit=visit, user=request.user,
             based_on_version=form.cleaned_data["based_on_version"],
+            draft=form.cleaned_data.get("draft") or None,
             correction_note=form.cleaned_data.get("correction_note", ""))
     except services.StaleApproval as exc:
         messages.error(request, " ".join(exc.messages))

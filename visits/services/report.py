@@ -28,7 +28,13 @@ from ilcop.pdf import html_to_pdf
 from programmes.models import SiteMembership
 
 from ..models import Visit, VisitReport
-from ..report import NOTIFICATION_KIND, report_html
+from ..report import (
+    NOTIFICATION_KIND,
+    draft_fingerprint,
+    draft_html,
+    report_content,
+    report_html,
+)
 from .common import log_visit
 
 # The report is written from what happened on the day.
@@ -45,15 +51,17 @@ def latest_version(visit: Visit) -> int:
 
 @transaction.atomic
 def report_approve(*, visit: Visit, user: User, based_on_version: int,
-                   correction_note: str = "") -> VisitReport:
+                   correction_note: str = "", draft: str | None = None) -> VisitReport:
     """Approve the report as it stands as the next version, and queue its PDF and emails.
 
     ``based_on_version`` is the latest version the approver had seen (0 for none): if another
-    has been approved since (a second click, or a colleague), nothing is created. Version 2
-    and later are corrections and must say what they correct.
+    has been approved since (a second click, or a colleague), nothing is created. ``draft``
+    is the fingerprint of the draft the approver read (``visits.report.draft_fingerprint``):
+    if the visit day's notes changed since, nothing is created either. Version 2 and later
+    are corrections and must say what they correct.
     """
     report = report_version_create(visit=visit, user=user, based_on_version=based_on_version,
-                                   correction_note=correction_note)
+                                   correction_note=correction_note, draft=draft)
     from ..tasks import generate_visit_report
 
     queue_after_commit(generate_visit_report, report.pk)
@@ -62,7 +70,7 @@ def report_approve(*, visit: Visit, user: User, based_on_version: int,
 
 @transaction.atomic
 def report_version_create(*, visit: Visit, user: User, based_on_version: int,
-                          correction_note: str = "",
+                          correction_note: str = "", draft: str | None = None,
                           approved_at: datetime.datetime | None = None) -> VisitReport:
     """The approval itself, without making or sending anything: ``report_approve``'s first
     step, and the demo's, which makes its PDFs itself and emails nobody."""
@@ -78,6 +86,10 @@ def report_version_create(*, visit: Visit, user: User, based_on_version: int,
     if based_on_version != latest:
         raise StaleApproval(f"Version {latest} has been approved since you opened this page. "
                             "Read the latest draft before approving another version.")
+    if draft is not None and draft != draft_fingerprint(draft_html(visit, report_content(visit))):
+        raise StaleApproval("The draft has changed since you opened this page: someone has "
+                            "edited the visit day's notes, feedback or focus areas. Read the "
+                            "draft below again, then approve it.")
     note = (correction_note or "").strip() if latest else ""
     if latest and not note:
         raise ValidationError({"correction_note": "Say what this version corrects"})
