@@ -174,9 +174,10 @@ def reports_build(programme: Programme, actor: User) -> int:
 
 
 def _date_log_entries_after(first_entry: int) -> None:
-    """Date the log within the day the demo was built, so a rebuild the same day matches."""
+    """Date the log at the start of the day the demo was built: a rebuild the same day
+    matches, and no entry is ever in the future (as 08:00 was, for a demo built at night)."""
     ActivityLog.objects.filter(id__gt=first_entry).update(created_at=timezone.make_aware(
-        datetime.datetime.combine(timezone.localdate(), datetime.time(8))))
+        datetime.datetime.combine(timezone.localdate(), datetime.time(0))))
 
 
 @transaction.atomic
