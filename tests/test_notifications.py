@@ -2,18 +2,17 @@
 
 import datetime
 import smtplib
-import threading
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.test import Client
 
 from ilcop import notifications
 from ilcop.mail import ConsoleAndFileBackend, send_templated_email, text_to_html
 from ilcop.models import Notification, ReminderEmails
 
+from .concurrency import twice_at_once
 from .factories import UserFactory
 
 MONDAY = datetime.datetime(2026, 11, 23, 8, 0, tzinfo=datetime.UTC)
@@ -191,23 +190,8 @@ def test_nobody_gets_an_empty_digest(db):
 @pytest.mark.django_db(transaction=True)
 def test_two_schedulers_at_once_send_one_email():
     """Both insert the same ledger row; PostgreSQL makes the second wait, then refuse."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers, so there is no race to test")
     person = UserFactory()
-    outcomes, barrier = [], threading.Barrier(2)
-
-    def run():
-        barrier.wait()
-        try:
-            outcomes.append(remind(person))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = twice_at_once(lambda: remind(person))
     assert sorted(outcomes) == [notifications.ALREADY, notifications.SENT]
     assert len(mail.outbox) == 1
 

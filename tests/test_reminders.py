@@ -7,13 +7,11 @@ beat runs them). tests/test_reminder_schedule.py walks a whole programme through
 import datetime
 import logging
 import smtplib
-import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection
 from django.utils import timezone
 
 from ilcop import notifications
@@ -36,6 +34,7 @@ from visits.models import (
 from visits.services.observation import observation_form_current
 from visits.services.visits import TASK_DAYS_BEFORE
 
+from .concurrency import twice_at_once
 from .factories import CoreTeamMembershipFactory, ProgrammeFactory, SiteMembershipFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -703,22 +702,7 @@ def test_a_failed_send_is_tried_again_by_the_next_run_and_others_still_go(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_schedulers_at_once_send_each_reminder_once(visit, mailoutbox):
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writers, so there is no race to test")
-    tallies, barrier = [], threading.Barrier(2)
-
-    def run_in_thread():
-        barrier.wait()
-        try:
-            tallies.append(reminders.visit_reminders_send(at(VISIT_DAY - 14 * DAY)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run_in_thread) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    tallies = twice_at_once(lambda: reminders.visit_reminders_send(at(VISIT_DAY - 14 * DAY)))
     assert sum(t.sent for t in tallies) == 6
     assert len(mailoutbox) == 6
 

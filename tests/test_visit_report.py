@@ -302,7 +302,9 @@ def test_before_the_visit_the_report_cannot_be_approved(visit, as_core, lead, cl
 # --- failures and retries --------------------------------------------------------------------
 
 
-FAILING: set[str] = set()
+# Addresses the test mail server fails on, and how: it hangs up (worth retrying) or refuses
+# the address (not worth it).
+FAILING: dict[str, Exception] = {}
 
 
 @pytest.fixture
@@ -316,23 +318,30 @@ def retries_run_in_process():
 
 
 class FlakyBackend(EmailBackend):
-    """The test mailbox, except that the addresses in FAILING make the server hang up."""
+    """The test mailbox, except for the addresses in FAILING."""
 
     def send_messages(self, messages):
-        if any(address in FAILING for m in messages for address in m.to):
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        for address in (a for m in messages for a in m.to):
+            if address in FAILING:
+                raise FAILING[address]
         return super().send_messages(messages)
+
+
+def approve_failing_for(person, error, client, visit, capture, settings):
+    """Approve and run the tasks, with the mail server failing on ``person``'s address."""
+    settings.EMAIL_BACKEND = "tests.test_visit_report.FlakyBackend"
+    FAILING[person.email] = error
+    try:
+        approve_and_run(client, visit, capture)
+    finally:
+        FAILING.clear()
 
 
 def test_a_retry_after_a_mail_failure_sends_only_to_those_who_did_not_get_it(
         visit, as_core, client_for, lead, cns, settings, mailoutbox, retries_run_in_process,
         django_capture_on_commit_callbacks):
-    settings.EMAIL_BACKEND = "tests.test_visit_report.FlakyBackend"
-    FAILING.add(cns.email)
-    try:
-        approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
-    finally:
-        FAILING.clear()
+    approve_failing_for(cns, smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+                        as_core, visit, django_capture_on_commit_callbacks, settings)
     report = VisitReport.objects.get()
     # Everyone else has it, once, however many times the task retried.
     assert len(mailoutbox) == 6 and cns.email not in {m.to[0] for m in mailoutbox}
@@ -462,23 +471,11 @@ def test_report_pdfs_are_not_kept_by_the_browser(visit, as_core,
         assert as_core.get(url)["Cache-Control"] == "private, no-store"
 
 
-class RefusingBackend(EmailBackend):
-    def send_messages(self, messages):
-        if any(address in FAILING for m in messages for address in m.to):
-            raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"no such user")
-                                                 for m in messages})
-        return super().send_messages(messages)
-
-
 def test_a_refused_address_is_shown_at_once_not_retried(
         visit, as_core, cns, settings, mailoutbox, django_capture_on_commit_callbacks,
         retries_run_in_process):
-    settings.EMAIL_BACKEND = "tests.test_visit_report.RefusingBackend"
-    FAILING.add(cns.email)
-    try:
-        approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
-    finally:
-        FAILING.clear()
+    approve_failing_for(cns, smtplib.SMTPRecipientsRefused({cns.email: (550, b"no such user")}),
+                        as_core, visit, django_capture_on_commit_callbacks, settings)
     report = VisitReport.objects.get()
     assert len(mailoutbox) == 6
     assert report.send_failure == "the mail server refused 1 of 7 addresses"

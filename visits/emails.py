@@ -37,12 +37,12 @@ PREPARE = {
 
 
 def poll_email_send(*, invitee_id: int, kind: str) -> None:
+    """The poll's invitation ("invitation"). Reminders to non-responders are sent once each
+    through the ledger, by visits.reminders.poll_reminders_send, with the same link."""
     invitee = (PollInvitee.objects.select_related(
         "user", "poll__visit__host__organisation", "poll__visit__visitor__organisation",
         "poll__visit__programme").filter(pk=invitee_id).first())
     if invitee is None or not invitee.poll.is_open or not invitee.poll.visit.is_open:
-        return
-    if kind == "reminder" and invitee.responded_at:
         return
     link = settings.SITE_URL + reverse("visits:poll_answer", args=[poll_token(invitee)])
     send_templated_email(

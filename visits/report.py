@@ -165,12 +165,13 @@ def report_content(visit: Visit) -> ReportContent:
     )
 
 
-def report_html(visit: Visit, *, report: VisitReport | None) -> str:
+def report_html(visit: Visit, *, report: VisitReport | None,
+                content: ReportContent | None = None) -> str:
     """The HTML the PDF is drawn from: a version as it is approved, or (``report`` None) the
-    draft as it stands."""
+    draft as it stands. ``content`` if already read (``report_content``)."""
     return render_to_string(PDF_TEMPLATE, {
         "visit": visit, "programme": visit.programme, "report": report, "pdf": True,
-        "content": report_content(visit),
+        "content": content or report_content(visit),
     })
 
 

@@ -63,6 +63,7 @@ def _page(request: HttpRequest, visit: Visit, *, form: ApproveForm | None = None
     reportable = visit.status in services.REPORTABLE
     context = {"visit": visit, "programme": visit.programme, "is_core": is_core,
                "reports": reports, "reportable": reportable, "next_version": latest + 1}
+    recipients = services.report_recipients(visit) if is_core else []
     if is_core and reports:
         for older in reports[1:]:
             older.superseded = True  # a correction replaced it: never sent again
@@ -70,14 +71,14 @@ def _page(request: HttpRequest, visit: Visit, *, form: ApproveForm | None = None
         if latest_report.is_failed or latest_report.is_stuck:
             # Names are for the core team's eyes only: never in a log or the stored failure.
             context["attention"] = latest_report
-            context["missing"] = services.report_missing(latest_report)
+            context["missing"] = services.report_missing(latest_report, recipients)
     if is_core and reportable:
         content = report_content(visit)
         # Rendered here, not included by the template, so its fingerprint is of what is shown.
         content_html = draft_html(visit, content)
         context.update({
             "content": content, "content_html": content_html, "report": None,
-            "recipient_count": len(services.report_recipients(visit)),
+            "recipient_count": len(recipients),
             "form": form or ApproveForm(initial={"based_on_version": latest,
                                                  "draft": draft_fingerprint(content_html)},
                                         correcting=bool(latest)),

@@ -24,7 +24,6 @@ _SALT = "visits.poll"
 _LINK_GRACE = datetime.timedelta(days=30)
 # Half a year of weekly MDT days: more dates than anyone can answer usefully.
 MAX_WINDOW_DAYS = 26 * 7
-# Non-responders are reminded before the deadline by visits.reminders.poll_reminders_send.
 
 
 class PollLinkError(Exception):

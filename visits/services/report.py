@@ -86,7 +86,8 @@ def report_version_create(*, visit: Visit, user: User, based_on_version: int,
     if based_on_version != latest:
         raise StaleApproval(f"Version {latest} has been approved since you opened this page. "
                             "Read the latest draft before approving another version.")
-    if draft is not None and draft != draft_fingerprint(draft_html(visit, report_content(visit))):
+    content = report_content(visit)
+    if draft is not None and draft != draft_fingerprint(draft_html(visit, content)):
         raise StaleApproval("The draft has changed since you opened this page: someone has "
                             "edited the visit day's notes, feedback or focus areas. Read the "
                             "draft below again, then approve it.")
@@ -95,7 +96,7 @@ def report_version_create(*, visit: Visit, user: User, based_on_version: int,
         raise ValidationError({"correction_note": "Say what this version corrects"})
     report = VisitReport(visit=visit, version=latest + 1, approved_by=user,
                          approved_at=approved_at or timezone.now(), correction_note=note)
-    report.html = report_html(visit, report=report)
+    report.html = report_html(visit, report=report, content=content)
     try:
         with transaction.atomic():
             report.save()
@@ -148,12 +149,13 @@ def report_generate(*, report_id: int) -> bool:
     return bool(made)
 
 
-def report_missing(report: VisitReport) -> list[User]:
-    """Who should have ``report`` and, by the ledger, has not had it yet."""
+def report_missing(report: VisitReport, recipients: list[User]) -> list[User]:
+    """Those of ``recipients`` (``report_recipients``) who by the ledger have not had
+    ``report`` yet."""
     have = set(Notification.objects.filter(
         kind=NOTIFICATION_KIND, content_type=ContentType.objects.get_for_model(VisitReport),
         object_id=report.pk, sent_at__isnull=False).values_list("recipient_id", flat=True))
-    return [person for person in report_recipients(report.visit) if person.pk not in have]
+    return [person for person in recipients if person.pk not in have]
 
 
 def superseded(report: VisitReport) -> bool:
