@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ProgrammesConfig(AppConfig):
     default_auto_field = 'django.db.models.BigAutoField'
     name = 'programmes'
+
+    def ready(self):
+        # Registers the sites, enrolments and pairs exports (ilcop.exports).
+        from . import exports  # noqa: F401

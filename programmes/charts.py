@@ -11,6 +11,7 @@ figure is registered globally; the only global state touched is rcParams, inside
 ``rc_context`` around each chart.
 """
 
+import datetime
 import hashlib
 import io
 import re
@@ -567,6 +568,113 @@ def survey_chart_svg(
                 _marker("Whole programme", NHS_WHITE, NHS_BLACK, 8, 1.6, shape="D"),
             ],
             loc="upper left", bbox_to_anchor=(0.01, 1.0), ncol=2, frameon=False,
+        )
+        buffer = io.StringIO()
+        FigureCanvasSVG(figure).print_svg(
+            buffer, metadata={"Date": None, "Creator": None, "Format": None, "Type": None}
+        )
+    return _finish_svg(buffer.getvalue(), chart_id=chart_id, title=title,
+                       description=" ".join(parts))
+
+
+# --- Programme evaluation ------------------------------------------------------------------------
+
+
+def evaluation_chart_svg(
+    rows: list[tuple[str, datetime.date, datetime.date, float | None, int, float | None, int]],
+    *,
+    title: str,
+    chart_id: str,
+    indicator_label: str,
+    baseline: str | None,
+    follow_up: str | None,
+) -> str:
+    """Both arms' mean over time for one indicator, with the baseline and follow-up periods
+    shaded and labelled.
+
+    ``rows`` are (period label, first day, last day, intervention mean, intervention sites,
+    control mean, control sites), in date order; a mean is None when the arm has no value that
+    period. Each point sits at its period's midpoint, so a year and a quarter can share the
+    axis. Periods before the baseline show the trend before the programme, which the
+    comparison assumes would have continued in parallel in both arms.
+    """
+    chart_id = _chart_id(chart_id)
+    spans = {label: (start, end) for label, start, end, *_ in rows}
+
+    def middle(start: datetime.date, end: datetime.date) -> float:
+        return (start.toordinal() + end.toordinal() + 1) / 2
+
+    xs = [middle(start, end) for _, start, end, *_ in rows]
+    parts = [f"Line chart of the mean of the sites' figures for {indicator_label}, "
+             f"intervention and control sites, over {len(rows)} audit periods."]
+    for label, _start, _end, mean_i, n_i, mean_c, n_c in rows:
+        arms = []
+        for name, mean, n in (("intervention", mean_i, n_i), ("control", mean_c, n_c)):
+            if mean is not None:
+                arms.append(f"{name} {_percent(mean)} ({n} site{'s' if n != 1 else ''})")
+        parts.append(f"{label}: {', '.join(arms) or 'no data'}.")
+    marked = [(what, label) for what, label in (("baseline", baseline), ("follow-up", follow_up))
+              if label in spans]
+    if marked:
+        shaded = " and ".join(f"the {what} period ({label})" for what, label in marked)
+        parts.append(shaded[0].upper() + shaded[1:]
+                     + (" are" if len(marked) > 1 else " is") + " shaded.")
+
+    with _DRAWING, matplotlib.rc_context(_RC):
+        figure = Figure(figsize=(WIDTH_INCHES, 400 / 72), facecolor=NHS_WHITE)
+        axes = figure.add_axes((0.1, 0.22, 0.87, 0.72))
+        for what, label in marked:
+            start, end = spans[label]
+            # A period's band runs from its first day to the end of its last.
+            axes.axvspan(start.toordinal(), end.toordinal() + 1, zorder=0, linewidth=0,
+                         facecolor=NHS_PALE_GREY if what == "baseline" else "#fff3d6")
+            axes.text(middle(start, end), 0.98, what.capitalize(),
+                      transform=axes.get_xaxis_transform(), ha="center", va="top",
+                      fontsize=11, weight="bold", color=NHS_BLACK)
+        nan = float("nan")
+        # Distinct line styles and markers as well as colours, so the arms differ without
+        # colour (WCAG 2.2 SC 1.4.1, use of colour).
+        axes.plot(xs, [r[3] if r[3] is not None else nan for r in rows], color=NHS_BLUE,
+                  linewidth=2.5, marker="o", markersize=8, markeredgecolor=NHS_BLACK,
+                  markeredgewidth=1, zorder=4)
+        axes.plot(xs, [r[5] if r[5] is not None else nan for r in rows], color=NHS_DARK_GREY,
+                  linewidth=2.5, linestyle=(0, (6, 3)), marker="s", markersize=7,
+                  markerfacecolor=NHS_WHITE, markeredgecolor=NHS_DARK_GREY, markeredgewidth=2,
+                  zorder=3)
+        values = [v for r in rows for v in (r[3], r[5]) if v is not None] or [0.0, 1.0]
+        pad = max(0.01, (max(values) - min(values)) * 0.15)
+        low, high = min(values) - pad, max(values) + 2.2 * pad  # room for the band labels
+        if high - low < _MIN_SPAN:
+            centre = (low + high) / 2
+            low, high = centre - _MIN_SPAN / 2, centre + _MIN_SPAN / 2
+        axes.set_ylim(max(low, -_EDGE), min(high, 1 + _EDGE))
+        if rows:
+            left = min(start.toordinal() for _, start, *_ in rows)
+            right = max(end.toordinal() + 1 for _, _, end, *_ in rows)
+            margin = max(20, (right - left) * 0.03)
+            axes.set_xlim(left - margin, right + margin)
+        # "2026 Q1" on two lines, so neighbouring quarters' labels do not run together.
+        axes.set_xticks(xs, [r[0].replace(" ", "\n", 1) for r in rows],
+                        rotation=30 if len(rows) > 8 else 0,
+                        ha="right" if len(rows) > 8 else "center")
+        axes.set_ylabel("Mean of the sites' figures", labelpad=8)
+        axes.yaxis.set_major_formatter(FuncFormatter(_percent_tick))
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+        axes.grid(axis="y", color=NHS_PALE_GREY, linewidth=1, zorder=1)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        figure.legend(
+            handles=[
+                Line2D([], [], color=NHS_BLUE, linewidth=2.5, marker="o", markersize=8,
+                       markeredgecolor=NHS_BLACK, label="Intervention sites"),
+                Line2D([], [], color=NHS_DARK_GREY, linewidth=2.5, linestyle=(0, (6, 3)),
+                       marker="s", markersize=7, markerfacecolor=NHS_WHITE,
+                       markeredgecolor=NHS_DARK_GREY, markeredgewidth=2,
+                       label="Control sites"),
+            ],
+            loc="lower center", bbox_to_anchor=(0.535, 0.0), ncol=2, frameon=False,
+            handlelength=3,
         )
         buffer = io.StringIO()
         FigureCanvasSVG(figure).print_svg(

@@ -5,7 +5,7 @@ def current_programme(request):
     """The programme the header names: the one the current page belongs to, if any.
 
     Views inside a programme set ``request.programme``. The header links to the programme's
-    page only for its core team; for a site member that page would be a 404.
+    dashboard only for its core team; for a site member that page would be a 404.
     """
     programme = getattr(request, "programme", None)
 
@@ -14,7 +14,7 @@ def current_programme(request):
             return ""
         if not request.user.core_memberships.filter(programme=programme).exists():
             return ""
-        return reverse("programmes:programme_detail", args=[programme.pk])
+        return reverse("qips:dashboard", args=[programme.pk])
 
     # A callable, so the query runs only on pages whose template asks for it.
     return {"current_programme": programme, "current_programme_url": url}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import allocation, audit, home, programmes, sites, survey, team
+from .views import allocation, audit, evaluation, exports, home, programmes, sites, survey, team
 
 app_name = "programmes"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("programmes/new/", programmes.programme_create, name="programme_create"),
     path("programmes/<pk:pk>/", programmes.programme_detail, name="programme_detail"),
     path("programmes/<pk:pk>/edit/", programmes.programme_edit, name="programme_edit"),
+    path("programmes/<pk:pk>/activity/", programmes.programme_activity,
+         name="programme_activity"),
     path("programmes/<pk:pk>/sites/", sites.enrolment_list, name="enrolment_list"),
     path("programmes/<pk:pk>/sites/add/", sites.site_add, name="site_add"),
     path("programmes/<pk:pk>/sites/import/", sites.site_import, name="site_import"),
@@ -26,6 +28,7 @@ urlpatterns = [
          name="indicator_edit"),
     path("programmes/<pk:pk>/indicators/import/", audit.audit_import_view, name="audit_import"),
     path("programmes/<pk:pk>/eligibility/", audit.eligibility_check, name="eligibility_check"),
+    path("programmes/<pk:pk>/evaluation/", evaluation.evaluation, name="evaluation"),
     path("programmes/<pk:pk>/randomisation/", allocation.randomisation_page,
          name="randomisation"),
     path("programmes/<pk:pk>/randomisation/<pk:run_pk>/confirm/",
@@ -45,6 +48,9 @@ urlpatterns = [
          name="pairing_confirm"),
     path("programmes/<pk:pk>/pairing/reopen/", allocation.pairing_reopen,
          name="pairing_reopen"),
+    path("programmes/<pk:pk>/exports/", exports.export_list, name="exports"),
+    path("programmes/<pk:pk>/exports/<slug:slug>.<slug:fmt>", exports.export_download,
+         name="export_download"),
     path("programmes/<pk:pk>/survey/", survey.survey_manage, name="survey_manage"),
     path("programmes/<pk:pk>/survey/create/", survey.survey_create, name="survey_create"),
     path("programmes/<pk:pk>/survey/edit/", survey.survey_edit, name="survey_edit"),

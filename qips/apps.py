@@ -7,6 +7,7 @@ class QipsConfig(AppConfig):
 
     def ready(self):
         # See visits.apps: how the Monday digest drops a held reminder that no longer applies.
-        from . import reminders
+        # Importing exports registers the plan exports (ilcop.exports).
+        from . import exports, reminders  # noqa: F401
 
         reminders.register_digest_checks()

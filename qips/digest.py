@@ -119,7 +119,7 @@ def core_team_digests_send(now: datetime.datetime | None = None) -> Tally:
                 kind=KIND, obj=programme, recipient=person, due_on=monday, must_send=True,
                 template="emails/core_digest", programme_name=programme.name,
                 summary=f"What is overdue in {programme.name}",
-                url=link("programmes:programme_detail", programme.pk),
+                url=link("qips:dashboard", programme.pk),
                 context={"programme": programme, "sections": sections,
                          "today": timezone.localdate(now),
                          # The subject names the week, which a rerun on Tuesday is still in.

@@ -9,7 +9,17 @@ else gets a 404. Nothing is shared without the team's choice.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -115,12 +125,26 @@ QUIET_AFTER = datetime.timedelta(weeks=6)
 ACTIVE = (Status.APPROVED, Status.IN_PROGRESS, Status.ON_HOLD)
 
 
+# Why a plan may need help: the code kept in the list's URL, and what the page says.
+REASONS = {
+    "quiet": "No progress update for six weeks",
+    "no_data": "No data for two periods",
+    "barrier": "A barrier asks for help",
+    "update_help": "The latest update asks for help",
+    "update_red": "The latest update is red",
+}
+
+
 @dataclass
 class PlanHealth:
     plan: QualityImprovementPlan
     last_update: datetime.datetime | None
     last_data: datetime.date | None
-    reasons: list[str]
+    codes: list[str]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [REASONS[code] for code in self.codes]
 
 
 def _periods_missed(last: datetime.date | None, today: datetime.date, frequency: str) -> int:
@@ -134,48 +158,69 @@ def _periods_missed(last: datetime.date | None, today: datetime.date, frequency:
 
 def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     """Every plan in the programme, with why it might need help: no update for six weeks,
-    no data for two periods, or a barrier asking for help (PRODUCT.md)."""
+    no data for two periods, or a barrier asking for help (PRODUCT.md).
+
+    Three queries whatever the programme's size: the plans (with their latest update's
+    request for help and RAG as subqueries, which the unique (plan, month) index answers),
+    and each measure's latest data."""
+    # Subqueries, not joins: joining updates and barriers at once multiplies their rows.
+    updates = ProgressUpdate.objects.filter(plan=OuterRef("pk"))
+    latest = updates.order_by("-month")
     plans = QualityImprovementPlan.objects.filter(programme=programme).select_related(
         "site__organisation").annotate(
-        last_update=Max("progress_updates__submitted_at"),
-        open_help=Count("barriers", filter=Q(barriers__status=Barrier.Status.OPEN)
-                        & ~Q(barriers__help_needed=""), distinct=True),
+        last_update=Subquery(updates.order_by("-submitted_at").values("submitted_at")[:1]),
+        open_help=Exists(Barrier.objects.filter(plan=OuterRef("pk"),
+                                                status=Barrier.Status.OPEN)
+                         .exclude(help_needed="")),
+        latest_help=Subquery(latest.values("help_needed")[:1]),
+        latest_rag=Subquery(latest.values("rag")[:1]),
     ).order_by("site__organisation__name", "title")
     if status:
         plans = plans.filter(status=status)
     plans = list(plans)
     last_data: dict[int, list[tuple[str, datetime.date | None]]] = {}
-    for plan_id, frequency, last in Measure.objects.filter(plan__in=plans).values_list(
-            "plan_id", "frequency").annotate(last=Max("measurements__period")).order_by():
+    measures = Measure.objects.filter(plan__programme=programme)
+    if status:
+        measures = measures.filter(plan__status=status)
+    for plan_id, frequency, last in measures.values_list("plan_id", "frequency").annotate(
+            last=Max("measurements__period")).order_by():
         last_data.setdefault(plan_id, []).append((frequency, last))
-    latest_updates: dict[int, ProgressUpdate] = {}
-    for update in ProgressUpdate.objects.filter(plan__in=plans).order_by("plan_id", "-month"):
-        latest_updates.setdefault(update.plan_id, update)
     now = timezone.now()
     today = timezone.localdate()
     rows = []
     for plan in plans:
-        reasons = []
+        codes = []
         if plan.status in ACTIVE:
             since = plan.last_update or plan.approved_at or plan.status_changed_at
             if now - since > QUIET_AFTER:
-                reasons.append("No progress update for six weeks")
+                codes.append("quiet")
             measures = last_data.get(plan.pk, [])
             # Counted from approval for a plan with no data yet, so a new plan is not
             # flagged before two periods have passed.
             started = timezone.localdate(plan.approved_at) if plan.approved_at else today
             if measures and all(_periods_missed(last or started, today, f) >= 2
                                 for f, last in measures):
-                reasons.append("No data for two periods")
+                codes.append("no_data")
             if plan.open_help:
-                reasons.append("A barrier asks for help")
-            latest = latest_updates.get(plan.pk)
-            if latest and (latest.help_needed.strip() or latest.rag == "red"):
-                reasons.append("The latest update asks for help" if latest.help_needed.strip()
-                               else "The latest update is red")
-        latest = max((last for _, last in last_data.get(plan.pk, []) if last), default=None)
-        rows.append(PlanHealth(plan, plan.last_update, latest, reasons))
+                codes.append("barrier")
+            if plan.latest_help is not None:
+                if plan.latest_help.strip():
+                    codes.append("update_help")
+                elif plan.latest_rag == ProgressUpdate.Rag.RED:
+                    codes.append("update_red")
+        latest_data = max((last for _, last in last_data.get(plan.pk, []) if last),
+                          default=None)
+        rows.append(PlanHealth(plan, plan.last_update, latest_data, codes))
     return rows
+
+
+PLAN_SORTS = {
+    "site": lambda row: (row.plan.site.organisation.name, row.plan.title),
+    "title": lambda row: row.plan.title.lower(),
+    "status": lambda row: row.plan.status,
+    "update": lambda row: row.last_update,
+    "data": lambda row: row.last_data,
+}
 
 
 # --- The library --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import parts, plans
+from .views import dashboard, journey, parts, plans
 
 app_name = "qips"
 
@@ -8,8 +8,11 @@ urlpatterns = [
     path("sites/<pk:pk>/qips/", plans.site_plans, name="site_plans"),
     path("sites/<pk:pk>/qips/new/", plans.plan_create, name="plan_create"),
     path("focus-areas/<pk:pk>/qip/", plans.plan_from_focus_area, name="plan_from_focus_area"),
+    path("programmes/<pk:pk>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("programmes/<pk:pk>/qips/", plans.programme_plans, name="programme_plans"),
     path("programmes/<pk:pk>/library/", plans.library, name="library"),
+    path("programmes/<pk:pk>/sites/<pk:site_pk>/journey/", journey.site_journey,
+         name="site_journey"),
     path("qips/<pk:pk>/", plans.plan_detail, name="plan_detail"),
     path("qips/<pk:pk>/edit/", plans.plan_edit, name="plan_edit"),
     path("qips/<pk:pk>/report.pdf", plans.plan_pdf, name="plan_pdf"),

@@ -15,9 +15,10 @@ def test_a_site_member_lands_on_their_site(client_for, lead, site):
     assert "Dr Lena Lead" in content and "Clinical lead" in content
 
 
-def test_the_core_team_lands_on_their_programme(as_core, programme):
+def test_the_core_team_lands_on_their_programmes_dashboard(as_core, programme):
     response = as_core.get("/", follow=True)
-    assert response.redirect_chain == [(f"/programmes/{programme.pk}/", 302)]
+    assert response.redirect_chain == [(f"/programmes/{programme.pk}/dashboard/", 302)]
+    assert b"Needs your attention this week" in response.content
 
 
 def test_someone_in_two_places_chooses(client_for, lead, site):

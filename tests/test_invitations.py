@@ -87,7 +87,7 @@ def test_a_core_team_invitation_lands_on_the_programme(as_core, programme, mailo
     response = Client().post(link_in(message), {
         "full_name": "Sam Facilitator", "password1": PASSWORD, "password2": PASSWORD,
     }, follow=True)
-    assert response.redirect_chain[-1][0] == f"/programmes/{programme.pk}/"
+    assert response.redirect_chain[-1][0] == f"/programmes/{programme.pk}/dashboard/"
     assert CoreTeamMembership.objects.get(user__email="sam@qi.example").role == "qi_facilitator"
 
 

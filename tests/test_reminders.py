@@ -589,7 +589,7 @@ def test_the_core_team_digest_lists_everything_overdue_with_links(
     assert "Teams gone quiet (nothing from the team for 6 weeks) (1):\n\n" \
            f"- {other_site}: last heard from on" in body
     assert f"{SITE}/sites/{other_site.pk}/\n" in body
-    assert_email(message, programme=programme, link=f"{SITE}/programmes/{programme.pk}/")
+    assert_email(message, programme=programme, link=f"{SITE}/programmes/{programme.pk}/dashboard/")
 
     assert run(core_digest.core_team_digests_send, MONDAY + DAY, hour=7).new == 0
     assert run(core_digest.core_team_digests_send, MONDAY + 7 * DAY, hour=7).sent == 3

@@ -8,6 +8,7 @@ class VisitsConfig(AppConfig):
     def ready(self):
         # Here rather than at import of the reminders module, so the web process (where a
         # digest may be sent), the worker and the tests all have the checks.
-        from . import reminders
+        # Importing exports registers the visit exports (ilcop.exports).
+        from . import exports, reminders  # noqa: F401
 
         reminders.register_digest_checks()

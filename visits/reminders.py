@@ -46,8 +46,8 @@ from .models import (
     PollInvitee,
     Visit,
     VisitAttendee,
-    VisitReport,
 )
+from .selectors import undelivered_reports
 
 # Non-responders are reminded once, when the deadline is this close.
 POLL_CLOSING = datetime.timedelta(days=2)
@@ -384,15 +384,11 @@ def reports_overdue(programme: Programme, today: datetime.date) -> list[Overdue]
 def reports_undelivered(programme: Programme, today: datetime.date) -> list[Overdue]:
     """Approved reports that failed, or are stuck, and have not reached everyone: the core
     team's digest is where someone notices a report page they were not looking at."""
-    latest = VisitReport.objects.filter(visit=OuterRef("visit"), version__gt=OuterRef("version"))
-    reports = (VisitReport.objects.filter(visit__programme=programme, sent_at__isnull=True)
-               .exclude(Exists(latest)).defer("html", "pdf")
-               .select_related("visit__host__organisation", "visit__visitor__organisation"))
     return [Overdue(f"{report.visit}: version {report.version} of the report, approved on "
                     f"{day_text(timezone.localdate(report.approved_at))}, "
                     f"{'failed' if report.is_failed else 'not finished'}",
                     link("visits:visit_report", report.visit_id))
-            for report in reports if report.is_failed or report.is_stuck]
+            for report in undelivered_reports(programme)]
 
 
 def visits_not_marked_happened(programme: Programme, today: datetime.date) -> list[Overdue]:

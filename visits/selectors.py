@@ -4,10 +4,11 @@ members of the two sites. Anyone else gets a 404."""
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from ilcop.listing import iso_date
 from ilcop.models import User
 from programmes.models import Programme, SiteMembership
 from programmes.selectors import is_site_member, site_profile, site_team
@@ -23,6 +24,7 @@ from .models import (
     PollAnswer,
     PollInvitee,
     Visit,
+    VisitReport,
 )
 
 
@@ -93,6 +95,135 @@ def programme_visits(programme: Programme) -> QuerySet[Visit]:
     return programme.visits.select_related(
         "host__organisation", "visitor__organisation", "facilitator").order_by(
         "date", "pk")
+
+
+# --- The programme's lists, filtered from the dashboard ---------------------------------------
+
+NOBODY = "none"  # the facilitator or owner filter for "not assigned"
+LIVE = "live"  # the status filter for every visit not cancelled
+
+
+@dataclass(frozen=True)
+class VisitFilters:
+    """What the visits list is narrowed to; every field comes from the query string."""
+
+    status: str = ""  # a Visit.Status, LIVE or empty for any
+    facilitator: str = ""  # a user's id, NOBODY or empty for anyone
+    undated: bool = False
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    report: str = ""  # "problem": approved reports that failed or are stuck
+    query: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any((self.status, self.facilitator, self.undated, self.start, self.end,
+                    self.report, self.query))
+
+
+def person_filter(text: str) -> str:
+    return text if text == NOBODY or text.isdigit() and len(text) < 10 else ""
+
+
+def visit_filters(query) -> VisitFilters:
+    """Filters from a query string. A value that makes no sense is dropped, not an error: the
+    list then shows more, and the filter form shows what is really applied."""
+    status = query.get("status", "")
+    return VisitFilters(
+        status=status if status in (*Visit.Status.values, LIVE) else "",
+        facilitator=person_filter(query.get("facilitator", "")),
+        undated=query.get("undated") == "1",
+        start=iso_date(query.get("from", "")), end=iso_date(query.get("to", "")),
+        report="problem" if query.get("report") == "problem" else "",
+        query=query.get("q", "").replace("\x00", "").strip()[:100],
+    )
+
+
+VISIT_SORTS = {
+    "date": ("date", "pk"), "host": ("host__organisation__name", "date", "pk"),
+    "visitor": ("visitor__organisation__name", "date", "pk"), "status": ("status", "date", "pk"),
+    "facilitator": ("facilitator__full_name", "date", "pk"),
+}
+
+
+def filtered_visits(programme: Programme, filters: VisitFilters, *, sort: str = "date",
+                    descending: bool = False) -> QuerySet[Visit]:
+    visits = programme_visits(programme)
+    if filters.status == LIVE:
+        visits = visits.exclude(status=Visit.Status.CANCELLED)
+    elif filters.status:
+        visits = visits.filter(status=filters.status)
+    if filters.undated:
+        visits = visits.filter(date__isnull=True)
+    if filters.facilitator == NOBODY:
+        visits = visits.filter(facilitator__isnull=True)
+    elif filters.facilitator:
+        visits = visits.filter(facilitator_id=int(filters.facilitator))
+    if filters.start:
+        visits = visits.filter(date__gte=filters.start)
+    if filters.end:
+        visits = visits.filter(date__lte=filters.end)
+    if filters.report == "problem":
+        visits = visits.filter(pk__in=[r.visit_id for r in undelivered_reports(programme)])
+    if filters.query:
+        visits = visits.filter(
+            Q(host__organisation__name__icontains=filters.query)
+            | Q(visitor__organisation__name__icontains=filters.query)
+            | Q(host__code__iexact=filters.query) | Q(visitor__code__iexact=filters.query))
+    fields = VISIT_SORTS.get(sort, VISIT_SORTS["date"])
+    # Undated visits sort last either way, as a spreadsheet would put blanks.
+    ordering = [F(fields[0]).desc(nulls_last=True) if descending
+                else F(fields[0]).asc(nulls_last=True), *fields[1:]]
+    return visits.order_by(*ordering)
+
+
+def undelivered_reports(programme: Programme) -> list[VisitReport]:
+    """Approved reports that failed, or are stuck, and have not reached everyone: the latest
+    version of each visit's report only (a corrected version replaces the one before)."""
+    later = VisitReport.objects.filter(visit=OuterRef("visit"), version__gt=OuterRef("version"))
+    reports = (VisitReport.objects.filter(visit__programme=programme, sent_at__isnull=True)
+               .exclude(Exists(later)).defer("html", "pdf")
+               .select_related("visit__host__organisation", "visit__visitor__organisation"))
+    return [report for report in reports if report.is_failed or report.is_stuck]
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    owner: str = ""  # a user's id, NOBODY or empty for anyone
+    overdue: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.owner or self.overdue)
+
+
+def task_filters(query) -> TaskFilters:
+    return TaskFilters(owner=person_filter(query.get("owner", "")),
+                       overdue=query.get("overdue") == "1")
+
+
+TASK_SORTS = {
+    "due": lambda t: (t.due or datetime.date.max, t.pk),
+    "visit": lambda t: (t.visit.date or datetime.date.max, t.visit_id, t.pk),
+    "owner": lambda t: (t.owner.full_name if t.owner else "\uffff", t.due or datetime.date.max),
+    "task": lambda t: (t.get_kind_display(), t.due or datetime.date.max),
+}
+
+
+def task_owners(tasks: list[LogisticsTask]) -> list[tuple[str, str]]:
+    """Everyone who owns one of these tasks, for the owner filter: site members own some."""
+    owners = {t.owner_id: t.owner.full_name for t in tasks if t.owner is not None}
+    return sorted(((str(pk), name) for pk, name in owners.items()), key=lambda o: o[1])
+
+
+def filtered_tasks(tasks: list[LogisticsTask], filters: TaskFilters) -> list[LogisticsTask]:
+    if filters.owner == NOBODY:
+        tasks = [t for t in tasks if t.owner_id is None]
+    elif filters.owner:
+        tasks = [t for t in tasks if t.owner_id == int(filters.owner)]
+    if filters.overdue:
+        tasks = [t for t in tasks if t.overdue]
+    return tasks
 
 
 def outstanding_tasks(programme: Programme) -> list[LogisticsTask]:

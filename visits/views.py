@@ -7,11 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.listing import sorting_from
 from ilcop.views import act_then_redirect
 from programmes import selectors as programme_selectors
 from programmes.models import Enrolment, Pairing, Site, SiteMembership
@@ -26,11 +28,20 @@ def _done(request: HttpRequest, action, success: str, url: str) -> HttpResponse:
     return act_then_redirect(request, action, success=success, to=url)
 
 
+def _people_choices(programme) -> list[tuple[str, str]]:
+    """The core team, for the facilitator and owner filters."""
+    return [(str(m.user_id), m.user.full_name)
+            for m in programme_selectors.programme_core_team(programme)]
+
+
 @login_required
 def programme_visits(request: HttpRequest, pk: int) -> HttpResponse:
     programme = programme_selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    visits = list(selectors.programme_visits(programme))
+    filters = selectors.visit_filters(request.GET)
+    sorting = sorting_from(request.GET, list(selectors.VISIT_SORTS), "date")
+    visits = list(selectors.filtered_visits(programme, filters, sort=sorting.key,
+                                            descending=sorting.descending))
     pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).first()
     rotation_form = None
     if pairing and pairing.unpaired:
@@ -38,13 +49,11 @@ def programme_visits(request: HttpRequest, pk: int) -> HttpResponse:
             pairs=pairing.pairs.select_related("site_a__organisation", "site_b__organisation"),
             sites=Site.objects.filter(pk__in=[int(k) for k in pairing.unpaired]).select_related(
                 "organisation"))
-    by_status = {status: [] for status, _ in Visit.Status.choices}
-    for visit in visits:
-        by_status[visit.status].append(visit)
     return render(request, "visits/programme_visits.html", {
         "programme": programme, "visits": visits, "pairing": pairing,
-        "groups": [(label, by_status[key]) for key, label in Visit.Status.choices
-                   if by_status[key]],
+        "filters": filters, "sorting": sorting,
+        "statuses": Visit.Status.choices, "people": _people_choices(programme),
+        "nobody": selectors.NOBODY, "live": selectors.LIVE,
         "rotation_form": rotation_form,
         "tasks_outstanding": len(selectors.outstanding_tasks(programme)),
     })
@@ -288,7 +297,10 @@ def task_toggle(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
     services.task_complete(task=task, user=request.user, done=done)
     messages.success(request, f"{task.get_kind_display()}: {'done' if done else 'reopened'}")
     if request.POST.get("next") == "logistics":
-        return redirect("visits:logistics", visit.programme_id)
+        # Back to the same filtered, sorted list; re-encoded, so only a query string survives.
+        kept = QueryDict(request.POST.get("list_query", "")[:500]).urlencode()
+        url = reverse("visits:logistics", args=[visit.programme_id])
+        return redirect(f"{url}?{kept}" if kept else url)
     return redirect("visits:visit_detail", visit.pk)
 
 
@@ -297,8 +309,15 @@ def logistics(request: HttpRequest, pk: int) -> HttpResponse:
     """Every confirmed visit's outstanding tasks, so nothing depends on someone's inbox."""
     programme = programme_selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
+    filters = selectors.task_filters(request.GET)
+    sorting = sorting_from(request.GET, list(selectors.TASK_SORTS), "due")
+    everything = selectors.outstanding_tasks(programme)
+    tasks = sorted(selectors.filtered_tasks(everything, filters),
+                   key=selectors.TASK_SORTS[sorting.key], reverse=sorting.descending)
     return render(request, "visits/logistics.html", {
-        "programme": programme, "tasks": selectors.outstanding_tasks(programme)})
+        "programme": programme, "tasks": tasks, "total": len(everything),
+        "filters": filters, "sorting": sorting,
+        "people": selectors.task_owners(everything), "nobody": selectors.NOBODY})
 
 
 @login_required

@@ -8,11 +8,13 @@ from .audit import (
     site_profile,
 )
 from .core import (
+    ExportScope,
     can_create_programme,
     can_manage_site_team,
     core_programmes,
     current_programme_for_site,
     enrolments_for_list,
+    export_scope,
     funnel_counts,
     home_context,
     is_core_team_for_site,
@@ -26,8 +28,10 @@ from .core import (
     site_team,
     visible_sites,
 )
+from .evaluation import programme_evaluation
 
 __all__ = [
+    "ExportScope",
     "IndicatorFigure",
     "can_create_programme",
     "can_manage_site_team",
@@ -35,6 +39,7 @@ __all__ = [
     "core_programmes",
     "current_programme_for_site",
     "enrolments_for_list",
+    "export_scope",
     "funnel_chart",
     "funnel_counts",
     "home_context",
@@ -42,6 +47,7 @@ __all__ = [
     "is_site_member",
     "pending_invitations",
     "programme_core_team",
+    "programme_evaluation",
     "programme_for_core_team",
     "programme_funnels",
     "site_enrolments",

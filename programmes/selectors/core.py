@@ -4,7 +4,10 @@ The core team of a programme sees all of it. A site member sees their own site. 
 gets a 404 (not a 403), so the existence of someone else's record is not given away.
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from ilcop.models import User
@@ -164,3 +167,30 @@ def home_context(user: User) -> dict:
         )
     )
     return {"core_memberships": core, "site_memberships": memberships}
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    programme: Programme
+    # None: the whole programme. Otherwise the only sites whose rows may be exported.
+    sites: QuerySet[Site] | None
+
+    @property
+    def whole_programme(self) -> bool:
+        return self.sites is None
+
+
+def export_scope(user: User, pk: int) -> ExportScope:
+    """Whose rows a person may export from a programme (ilcop.exports): its core team all
+    of them; a current member of a site enrolled in it (at any stage) their own site's,
+    or sites' if they belong to more than one; anyone else gets a 404."""
+    if not user.is_authenticated:
+        raise Http404
+    programme = core_programmes(user).filter(pk=pk).first()
+    if programme is not None:
+        return ExportScope(programme=programme, sites=None)
+    sites = Site.objects.filter(enrolments__programme_id=pk, memberships__user=user,
+                                memberships__ended_at__isnull=True)
+    programme = get_object_or_404(Programme.objects.filter(enrolments__site__in=sites).distinct(),
+                                  pk=pk)
+    return ExportScope(programme=programme, sites=sites)

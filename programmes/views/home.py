@@ -15,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = selectors.home_context(request.user)
     core, sites = context["core_memberships"], context["site_memberships"]
     if len(core) == 1 and not sites:
-        return redirect("programmes:programme_detail", core[0].programme_id)
+        return redirect("qips:dashboard", core[0].programme_id)
     if len(sites) == 1 and not core:
         return redirect("programmes:site_detail", sites[0].site_id)
     context["can_create_programme"] = selectors.can_create_programme(request.user)

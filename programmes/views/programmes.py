@@ -1,10 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ilcop.activity import timeline_for
+from ilcop.listing import iso_date, page_of
 
 from .. import funnel, selectors, services
 from ..forms import NewProgrammeForm, ProgrammeForm
@@ -68,3 +70,25 @@ def programme_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("programmes:programme_detail", programme.pk)
     return render(request, "programmes/programme_form.html",
                   {"form": form, "programme": programme})
+
+
+@login_required
+@require_GET
+def programme_activity(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything that happened in the programme, newest first, a page at a time."""
+    programme = selectors.programme_for_core_team(request.user, pk)
+    request.programme = programme
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    start = iso_date(request.GET.get("from", ""))
+    end = iso_date(request.GET.get("to", ""))
+    entries = timeline_for(programme)
+    if query:
+        entries = entries.filter(Q(summary__icontains=query) | Q(object_repr__icontains=query))
+    if start:
+        entries = entries.filter(created_at__date__gte=start)
+    if end:
+        entries = entries.filter(created_at__date__lte=end)
+    return render(request, "programmes/programme_activity.html", {
+        "programme": programme, "page": page_of(entries, request.GET),
+        "query": query, "start": start, "end": end, "filtered": bool(query or start or end)})
+

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
+from ilcop.listing import page_of, sort_rows, sorting_from
 from ilcop.models import User
 from ilcop.pdf import pdf_response
 from programmes import selectors as programme_selectors
@@ -266,18 +267,35 @@ def plan_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def programme_plans(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every plan in the programme, narrowed from the dashboard: by status, by why it may
+    need help, or by site. The filters and the sorting live in the URL."""
     programme = programme_selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
     status = request.GET.get("status", "")
     if status not in QualityImprovementPlan.Status.values:
         status = ""
+    reason = request.GET.get("reason", "")
+    if request.GET.get("needs_help") and not reason:
+        reason = "any"
+    if reason not in (*selectors.REASONS, "any"):
+        reason = ""
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     rows = selectors.programme_plans(programme, status=status)
-    if request.GET.get("needs_help"):
-        rows = [r for r in rows if r.reasons]
+    if reason:
+        rows = [r for r in rows if (r.codes if reason == "any" else reason in r.codes)]
+    if query:
+        needle = query.casefold()
+        rows = [r for r in rows if needle in r.plan.title.casefold()
+                or needle in r.plan.site.organisation.name.casefold()
+                or needle == r.plan.site.code.casefold()]
+    sorting = sorting_from(request.GET, list(selectors.PLAN_SORTS), "site")
+    rows = sort_rows(rows, sorting, selectors.PLAN_SORTS)
     return render(request, "qips/programme_plans.html", {
-        "programme": programme, "rows": rows, "status": status,
+        "programme": programme, "page": page_of(rows, request.GET), "count": len(rows),
+        "status": status, "reason": reason, "query": query, "sorting": sorting,
+        "filtered": bool(status or reason or query),
         "statuses": QualityImprovementPlan.Status.choices,
-        "needs_help": bool(request.GET.get("needs_help"))})
+        "reasons": list(selectors.REASONS.items())})
 
 
 @login_required
