@@ -66,5 +66,11 @@ def iso_date(text: str):
         return None
 
 
+def search_text(query: QueryDict, name: str = "q") -> str:
+    """What was typed in a list's search box, made safe for a LIKE query: a NUL byte is
+    refused by PostgreSQL, and nobody searches with more than a hundred characters."""
+    return query.get(name, "").replace("\x00", "").strip()[:100]
+
+
 def page_of(rows, query: QueryDict, size: int = PAGE_SIZE) -> Page:
     return Paginator(rows, size).get_page(query.get("page"))

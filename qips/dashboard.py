@@ -23,7 +23,7 @@ from programmes.models import CoreTeamMembership, Enrolment, Pairing, Programme
 from visits import selectors as visit_selectors
 from visits.models import Visit
 
-from . import selectors
+from . import digest, selectors
 
 NEXT_WEEKS = 4
 ACTIVITY_SHOWN = 8
@@ -77,6 +77,7 @@ class Dashboard:
     passed_not_happened: int
     visits_this_week: int
     facilitators: list[FacilitatorLoad]
+    quiet_teams: list = field(default_factory=list)
     activity: list[ActivityLog] = field(default_factory=list)
 
 
@@ -174,5 +175,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
             status=Visit.Status.CONFIRMED, end=today - datetime.timedelta(days=1))).count(),
         visits_this_week=sum(1 for v in next_visits if v.date <= week.end),
         facilitators=_facilitators(programme, today, window_end),
+        # The same definition of a quiet team as the core team's Monday digest.
+        quiet_teams=digest.quiet_teams(programme, now),
         activity=list(timeline_for(programme)[:ACTIVITY_SHOWN]),
     )

@@ -136,7 +136,7 @@ def count(client, url) -> int:
 
 
 PAGES = {
-    "dashboard": ("/programmes/{programme}/dashboard/", 20),
+    "dashboard": ("/programmes/{programme}/dashboard/", 23),
     "visits filtered": ("/programmes/{programme}/visits/?status=live&from=2026-03-01"
                         "&to=2026-04-30&sort=-host", 12),
     "visits with report problems": ("/programmes/{programme}/visits/?report=problem", 13),
@@ -213,7 +213,8 @@ def test_sort_links_keep_the_filters(frozen, as_core, programme, core):
 
 @pytest.mark.parametrize("query", [
     "status=nonsense", "from=31/02/2026", "to=tomorrow", "facilitator=abc",
-    "facilitator=99999999999999999999", "sort=;drop", "q=%00", "report=everything",
+    "facilitator=99999999999999999999", "facilitator=%C2%B2", "sort=;drop", "q=%00",
+    "report=everything",
     "undated=yes", "page=-1",
 ])
 def test_nonsense_in_the_visit_filters_widens_the_list_and_never_fails(
@@ -241,6 +242,23 @@ def test_tasks_filter_by_owner_and_overdue_and_marking_one_done_keeps_the_filter
     assert text_of(owned).count("Mark done") == 1
     assert response.status_code == 302
     assert response.url == f"{base}?owner={core.pk}&sort=-due"
+
+
+def test_a_superscript_digit_as_owner_is_ignored(frozen, as_core, programme):
+    response = as_core.get(f"/programmes/{programme.pk}/logistics/?owner=%C2%B2")
+    assert response.status_code == 200
+
+
+def test_quiet_teams_are_the_digests_quiet_teams(frozen, as_core, programme, core, site):
+    from programmes.models import Enrolment
+    from qips.digest import quiet_teams
+    Enrolment.objects.filter(site=site).update(
+        status="intervention", status_changed_at=NOW - datetime.timedelta(weeks=9))
+    quiet = quiet_teams(programme, NOW)
+    assert quiet
+    page = text_of(as_core.get(f"/programmes/{programme.pk}/dashboard/").content.decode())
+    assert f"{len(quiet)} intervention team" in page
+    assert quiet[0].text in page
 
 
 def test_marking_done_cannot_redirect_elsewhere(frozen, as_core, programme, core):

@@ -2,13 +2,14 @@
 members of the two sites. Anyone else gets a 404."""
 
 import datetime
+import re
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from ilcop.listing import iso_date
+from ilcop.listing import iso_date, search_text
 from ilcop.models import User
 from programmes.models import Programme, SiteMembership
 from programmes.selectors import is_site_member, site_profile, site_team
@@ -122,7 +123,8 @@ class VisitFilters:
 
 
 def person_filter(text: str) -> str:
-    return text if text == NOBODY or text.isdigit() and len(text) < 10 else ""
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses.
+    return text if text == NOBODY or re.fullmatch(r"[0-9]{1,9}", text) else ""
 
 
 def visit_filters(query) -> VisitFilters:
@@ -135,7 +137,7 @@ def visit_filters(query) -> VisitFilters:
         undated=query.get("undated") == "1",
         start=iso_date(query.get("from", "")), end=iso_date(query.get("to", "")),
         report="problem" if query.get("report") == "problem" else "",
-        query=query.get("q", "").replace("\x00", "").strip()[:100],
+        query=search_text(query),
     )
 
 

@@ -28,10 +28,14 @@ def _done(request: HttpRequest, action, success: str, url: str) -> HttpResponse:
     return act_then_redirect(request, action, success=success, to=url)
 
 
-def _people_choices(programme) -> list[tuple[str, str]]:
-    """The core team, for the facilitator and owner filters."""
-    return [(str(m.user_id), m.user.full_name)
-            for m in programme_selectors.programme_core_team(programme)]
+def _facilitator_choices(programme) -> list[tuple[str, str]]:
+    """The core team and anyone else facilitating one of the programme's visits, so a
+    dashboard link to any facilitator's visits shows that person chosen in the filter."""
+    people = {m.user_id: m.user.full_name
+              for m in programme_selectors.programme_core_team(programme)}
+    people.update(programme.visits.filter(facilitator__isnull=False).values_list(
+        "facilitator_id", "facilitator__full_name").distinct().order_by())
+    return sorted(((str(pk), name) for pk, name in people.items()), key=lambda p: p[1])
 
 
 @login_required
@@ -52,7 +56,7 @@ def programme_visits(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "visits/programme_visits.html", {
         "programme": programme, "visits": visits, "pairing": pairing,
         "filters": filters, "sorting": sorting,
-        "statuses": Visit.Status.choices, "people": _people_choices(programme),
+        "statuses": Visit.Status.choices, "people": _facilitator_choices(programme),
         "nobody": selectors.NOBODY, "live": selectors.LIVE,
         "rotation_form": rotation_form,
         "tasks_outstanding": len(selectors.outstanding_tasks(programme)),

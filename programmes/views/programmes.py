@@ -1,12 +1,15 @@
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ilcop.activity import timeline_for
-from ilcop.listing import iso_date, page_of
+from ilcop.listing import iso_date, page_of, search_text
 
 from .. import funnel, selectors, services
 from ..forms import NewProgrammeForm, ProgrammeForm
@@ -78,17 +81,22 @@ def programme_activity(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything that happened in the programme, newest first, a page at a time."""
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    query = search_text(request.GET)
     start = iso_date(request.GET.get("from", ""))
     end = iso_date(request.GET.get("to", ""))
     entries = timeline_for(programme)
     if query:
         entries = entries.filter(Q(summary__icontains=query) | Q(object_repr__icontains=query))
+    # A range of moments, not created_at__date, so the index on created_at is used.
     if start:
-        entries = entries.filter(created_at__date__gte=start)
+        entries = entries.filter(created_at__gte=_day_start(start))
     if end:
-        entries = entries.filter(created_at__date__lte=end)
+        entries = entries.filter(created_at__lt=_day_start(end + datetime.timedelta(days=1)))
     return render(request, "programmes/programme_activity.html", {
         "programme": programme, "page": page_of(entries, request.GET),
         "query": query, "start": start, "end": end, "filtered": bool(query or start or end)})
 
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

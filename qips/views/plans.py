@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
-from ilcop.listing import page_of, sort_rows, sorting_from
+from ilcop.listing import page_of, search_text, sort_rows, sorting_from
 from ilcop.models import User
 from ilcop.pdf import pdf_response
 from programmes import selectors as programme_selectors
@@ -279,7 +279,7 @@ def programme_plans(request: HttpRequest, pk: int) -> HttpResponse:
         reason = "any"
     if reason not in (*selectors.REASONS, "any"):
         reason = ""
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    query = search_text(request.GET)
     rows = selectors.programme_plans(programme, status=status)
     if reason:
         rows = [r for r in rows if (r.codes if reason == "any" else reason in r.codes)]
