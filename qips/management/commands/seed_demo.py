@@ -1,5 +1,6 @@
 """Build the demonstration programme (see programmes.demo, visits.demo and qips.demo for what
-is in it).
+is in it), and with ``--scale national`` four more programmes at national scale
+(qips.demo_national).
 
 The command lives in the app highest in the dependency chain (qips → visits → programmes),
 because it builds every app's part of the demo; move it up if a higher app adds its own.
@@ -17,6 +18,7 @@ from ilcop.celery import app as celery_app
 from ilcop.models import User
 from programmes import demo
 from qips import demo as qips_demo
+from qips import demo_national
 from qips.models import QualityImprovementPlan
 from visits import demo as visits_demo
 
@@ -39,12 +41,19 @@ class Command(BaseCommand):
             help="Only print the demo sign-ins; do not touch the database.",
         )
         parser.add_argument(
+            "--scale", choices=("demo", "national"), default="demo",
+            help="national: also build four more programmes in other specialties, to about "
+                 "600 sites, 6,000 people, 3,000 plans, 250,000 measurement points and a year "
+                 "of activity (qips.demo_national). Builds the demo first if it is missing.",
+        )
+        parser.add_argument(
             "--allow-production", action="store_true",
             help="Run even though ILCOP_ENVIRONMENT=production (the demo accounts share a "
                  "published password).",
         )
 
-    def handle(self, *args, reset: bool, logins: bool, allow_production: bool, **options):
+    def handle(self, *args, reset: bool, logins: bool, allow_production: bool,
+               scale: str = "demo", **options):
         if logins:
             self.stdout.write(demo.logins_table())
             return
@@ -66,6 +75,9 @@ class Command(BaseCommand):
             logger.setLevel(logging.WARNING if logger.name != "kombu" else logging.ERROR)
         try:
             with override_settings(EMAIL_BACKEND=DUMMY_EMAIL), transaction.atomic():
+                # The national programmes stand on the demo's trusts: they go first.
+                removed_national = ({k: n for k, n in demo_national.delete().items() if n}
+                                    if reset or not demo.demo_exists() else {})
                 result = demo.seed(reset=reset)
                 if result.created:
                     programme = demo.demo_programmes().get()
@@ -73,12 +85,20 @@ class Command(BaseCommand):
                     visit_counts = visits_demo.build(programme, actor)
                     plan_counts = qips_demo.build(programme, actor)
                     visit_counts["reports"] = visits_demo.reports_build(programme, actor)
+                national_created = scale == "national" and not demo_national.exists()
+                national_started = time.monotonic()
+                if national_created:
+                    demo_national.build()
+                national_elapsed = time.monotonic() - national_started
         finally:
             celery_app.conf.task_always_eager = eager
             for logger, level in zip(quiet, levels, strict=True):
                 logger.setLevel(level)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started - national_elapsed
         counts = result.counts
+        if removed_national:
+            removed = ", ".join(f"{what}: {n}" for what, n in removed_national.items())
+            self.stdout.write(f"Removed the previous national-scale data: {removed}.")
 
         if result.removed:
             removed = ", ".join(f"{what}: {n}" for what, n in result.removed.items())
@@ -111,5 +131,25 @@ class Command(BaseCommand):
                 f"Quality improvement plans: {sum(plan_counts.values())} ("
                 + ", ".join(f"{n} {labels[status].lower()}"
                             for status, n in plan_counts.items() if n) + ").")
+        if scale == "national":
+            self._national(national_created, national_elapsed)
         self.stdout.write("")
         self.stdout.write(demo.logins_table())
+
+    def _national(self, created: bool, elapsed: float) -> None:
+        if created:
+            self.stdout.write(self.style.SUCCESS(
+                f"Built the national-scale data in {elapsed:.1f}s."))
+        else:
+            self.stdout.write("The national-scale data already exists; nothing changed. "
+                              "Use --reset to rebuild it.")
+        got, want = demo_national.counts(), demo_national.TARGETS
+        self.stdout.write("Demo and national programmes together (target in brackets):")
+        for key, label in (("programmes", "programmes"), ("sites", "sites (MDTs)"),
+                           ("people", "people"), ("plans", "improvement plans"),
+                           ("measurements", "measurement points")):
+            self.stdout.write(f"  {label}: {got[key]:,} ({want[key]:,})")
+        self.stdout.write(f"  activity log: {got['activity log entries']:,} entries over "
+                          f"{got['activity days']} days ({want['activity days']} days)")
+        for programme, email in demo_national.national_logins():
+            self.stdout.write(f"{programme}: sign in as {email} (its clinical lead).")
