@@ -69,10 +69,15 @@ lint: install-test
 # non-zero if a proposed schedule breaks a hard constraint.
 # Then the visit report (scripts/bench_report.py, about 3 minutes): the median time to draw one,
 # and a programme's 30 reports with 1 and 2 workers (real Celery workers when REDIS_URL is set).
+# Then the load benchmark (scripts/bench_load.py, about 3 minutes once the data is built): gunicorn
+# against PostgreSQL (DATABASE_URL, else ilcop_bench on 127.0.0.1) with the national data, wrk at
+# 1, 10 and 40 users; prints p50/p95 latency and peak memory (docs/benchmarks.md). Exits non-zero
+# if a page answers anything but 200.
 bench: install-test
 	$(BIN)/python scripts/bench_pairing.py
 	$(BIN)/python scripts/bench_scheduler.py
 	$(BIN)/python scripts/bench_report.py
+	$(BIN)/python scripts/bench_load.py
 
 clean:
 	rm -rf $(VENV) node_modules var/db.sqlite3 var/staticfiles
