@@ -54,9 +54,13 @@ def quiet_teams(programme: Programme, now: datetime.datetime) -> list[Overdue]:
             scopes__object_id__in=list(enrolments),
             actor__site_memberships__site_id=F("scopes__object_id"),
         ).values_list("scopes__object_id").annotate(last=Max("created_at")),
-        ProgressUpdate.objects.filter(plan__site__in=list(enrolments)).values_list(
+        # This programme's plans only: the programme's index narrows the scan, which at
+        # national scale would otherwise read every programme's measurements.
+        ProgressUpdate.objects.filter(plan__programme=programme,
+                                      plan__site__in=list(enrolments)).values_list(
             "plan__site_id").annotate(last=Max("submitted_at")),
-        Measurement.objects.filter(measure__plan__site__in=list(enrolments)).values_list(
+        Measurement.objects.filter(measure__plan__programme=programme,
+                                   measure__plan__site__in=list(enrolments)).values_list(
             "measure__plan__site_id").annotate(last=Max("entered_at")),
     ]
     for rows in signs:
