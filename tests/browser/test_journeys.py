@@ -32,8 +32,8 @@ def test_core_team_sees_the_funnel_and_follows_a_count_to_its_sites(
     EnrolmentFactory(programme=programme, status=Enrolment.Status.INVITED)
 
     sign_in(page, live_server, core.email)
-    page.wait_for_url(f"{live_server.url}/programmes/{programme.pk}/")
-    assert page.get_by_role("heading", level=1).inner_text() == programme.name
+    page.wait_for_url(f"{live_server.url}/programmes/{programme.pk}/dashboard/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Dashboard"
     header = page.locator("header").inner_text()
     assert "Priya Manager" in header and programme.name in header
     screenshot(page, "programme-dashboard")

@@ -85,10 +85,11 @@ def test_the_facilitator_approves_the_demo_report_and_both_teams_get_the_pdf(
     host_name = visit.host.organisation.name
     report_url = f"{base}/visits/{visit.pk}/report/"
 
-    # 1. The facilitator finds the visit among the programme's visits and opens its report.
+    # 1. The facilitator lands on the dashboard, follows "visit reports waiting for approval"
+    # to the visits that need one, and opens this visit's report.
     sign_in(page, live_server, demo.CORE_FACILITATOR_EMAIL)
-    page.wait_for_url(f"{base}/programmes/{visit.programme_id}/")
-    page.get_by_role("link", name="Visits", exact=True).click()
+    page.wait_for_url(f"{base}/programmes/{visit.programme_id}/dashboard/")
+    page.get_by_role("link", name=re.compile("visit reports? waiting for approval")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Visits")
     page.get_by_role("link", name=visit_name(visit), exact=True).click()
     page.wait_for_url(f"{base}/visits/{visit.pk}/")
