@@ -117,7 +117,6 @@ TREND_PER_YEAR = 0.01
 LASTING = 0.7
 # Period-to-period variation beyond binomial sampling: staffing, case mix, coding.
 EXTRA_NOISE = 0.01
-_ALLOCATED = {Enrolment.Status.INTERVENTION, Enrolment.Status.CONTROL}
 
 
 def _middle(period) -> datetime.date:
@@ -135,12 +134,8 @@ def _add_evaluation_values(programme: Programme, indicators: list[Indicator],
     page shows a site left out of the comparison.
     """
     rng = random.Random(2014)  # after Dimick and Ryan's difference-in-differences primer
-    arm_of = {}
-    for site_id, status, withdrawn_from in Enrolment.objects.filter(
-            programme=programme).values_list("site_id", "status", "withdrawn_from"):
-        arm = withdrawn_from if status == Enrolment.Status.WITHDRAWN else status
-        if arm in _ALLOCATED:
-            arm_of[site_id] = arm
+    arm_of = dict(Enrolment.objects.filter(programme=programme).allocated()
+                  .values_list("site_id", "arm"))
     late = min((s for s, arm in arm_of.items() if arm == Enrolment.Status.CONTROL), default=None)
     code_of = {indicator.pk: indicator.code for indicator in indicators}
     baseline = parse_period(BASELINE)

@@ -8,13 +8,11 @@ Organisations' coordinates are left out: they are the main hospital's, public th
 ODS code that is exported, and were recorded only to judge travel between partners.
 """
 
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 
 from ilcop.exports import Column, Dataset, choices_text, register
 
 from .models import Enrolment, Pair, Pairing, Programme, Region, Site, Specialty, Weekday
-
-ARMS = (Enrolment.Status.INTERVENTION, Enrolment.Status.CONTROL)
 
 
 def _sites(programme: Programme, sites: QuerySet | None) -> QuerySet:
@@ -28,13 +26,7 @@ def _enrolments(programme: Programme, sites: QuerySet | None) -> QuerySet:
     rows = Enrolment.objects.filter(programme=programme)
     if sites is not None:
         rows = rows.filter(site__in=sites)
-    return rows.annotate(arm=Case(
-        When(status__in=ARMS, then=F("status")),
-        # A withdrawn site stays in the arm it was allocated to (intention to treat).
-        When(status=Enrolment.Status.WITHDRAWN, withdrawn_from__in=ARMS,
-             then=F("withdrawn_from")),
-        default=Value(""), output_field=CharField(),
-    )).order_by("site__code")
+    return rows.with_arm().order_by("site__code")
 
 
 def _pairs(programme: Programme, sites: QuerySet | None) -> QuerySet:

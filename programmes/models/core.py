@@ -230,6 +230,23 @@ class SiteMembership(models.Model):
         return self.get_role_display()
 
 
+class EnrolmentQuerySet(models.QuerySet):
+    def with_arm(self):
+        """Annotate `arm`: intervention or control once allocated, empty before. A site that
+        withdrew after allocation keeps its arm (intention to treat), which the evaluation,
+        the exports and the demo's follow-up data all rely on."""
+        arms = ("intervention", "control")
+        return self.annotate(arm=models.Case(
+            models.When(status__in=arms, then=models.F("status")),
+            models.When(status="withdrawn", withdrawn_from__in=arms,
+                        then=models.F("withdrawn_from")),
+            default=models.Value(""), output_field=models.CharField(),
+        ))
+
+    def allocated(self):
+        return self.with_arm().exclude(arm="")
+
+
 class Enrolment(models.Model):
     """A site's place in a programme, moving through the recruitment funnel.
 
@@ -265,6 +282,8 @@ class Enrolment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
+
+    objects = EnrolmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["site__organisation__name", "site__name"]

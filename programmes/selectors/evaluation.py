@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q
 
 from .. import evaluation
 from ..charts import evaluation_chart_svg
@@ -248,11 +247,8 @@ def programme_evaluation(programme: Programme, *, baseline: str | None = None,
     follow-up that does not come after the baseline, falls back to the default with a notice.
     """
     indicators = list(programme.indicators.filter(is_headline=True))
-    allocated = Enrolment.objects.filter(programme=programme).filter(
-        Q(status__in=ARMS) | Q(status=Enrolment.Status.WITHDRAWN, withdrawn_from__in=ARMS))
-    arm_of = {site_id: status if status in ARMS else withdrawn_from
-              for site_id, status, withdrawn_from
-              in allocated.values_list("site_id", "status", "withdrawn_from")}
+    allocated = Enrolment.objects.filter(programme=programme).allocated()
+    arm_of = dict(allocated.values_list("site_id", "arm"))
     counts = {arm: sum(1 for a in arm_of.values() if a == arm) for arm in ARMS}
 
     # (indicator, site, period) → (proportion, denominator)
