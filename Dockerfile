@@ -2,7 +2,7 @@
 
 FROM node:20-bookworm-slim AS frontend
 WORKDIR /build
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json static-build.js ./
 RUN npm ci --no-audit --no-fund --omit=dev
 
 FROM python:3.11-slim-bookworm

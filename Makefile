@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-browser install install-test lint bench clean
+.PHONY: run test test-faults test-browser install install-test lint bench clean
 
 # --- installing -------------------------------------------------------------------------
 
@@ -48,8 +48,17 @@ run: install
 # collected, which here can only mean a broken test layout, so it fails the run.
 test: install-test
 	@mkdir -p var/staticfiles
-	$(BIN)/python -m pytest -m "not browser" ; rc=$$? ; \
+	$(BIN)/python -m pytest -m "not browser and not faults" ; rc=$$? ; \
 	  if [ $$rc -eq 5 ]; then echo "No tests were collected: the test layout is broken." >&2; fi ; \
+	  exit $$rc
+
+# Faults against private PostgreSQL, Redis and Celery workers that the tests start, stop and
+# kill (tests/faults.py; about 3 minutes): never the shared services. Needs redis-server,
+# PostgreSQL's initdb/pg_ctl and gunicorn; outside CI a missing one skips. Exit code 5 fails.
+test-faults: install-test
+	@mkdir -p var/staticfiles
+	$(BIN)/python -m pytest -m faults -p no:randomly ; rc=$$? ; \
+	  if [ $$rc -eq 5 ]; then echo "No fault tests were collected." >&2; fi ; \
 	  exit $$rc
 
 # Browser journeys in Debian's chromium (CHROMIUM, default /usr/bin/chromium). .ci/run

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import ActivityLog, User
 
@@ -15,7 +17,18 @@ class UserAdmin(BaseUserAdmin):
         ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups",
                                "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
+        ("Personal data", {"fields": ["personal_data"]}),
     ]
+    readonly_fields = ["personal_data"]
+
+    @admin.display(description="Their data")
+    def personal_data(self, obj: User) -> str:
+        """A subject access request and anonymising on leaving (ilcop.views_privacy)."""
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html('<a href="{}">Download their data</a> · <a href="{}">Anonymise</a>',
+                           reverse("person_data", args=[obj.pk]),
+                           reverse("person_anonymise", args=[obj.pk]))
     add_fieldsets = [(None, {"classes": ["wide"],
                              "fields": ["email", "full_name", "password1", "password2"]})]
 

@@ -13,9 +13,21 @@ app.autodiscover_tasks()
 
 def queue_after_commit(task, *args) -> None:
     """``task.delay(*args)`` once the transaction commits, like ``task.delay_on_commit``, but a
-    broker that refuses the message is logged rather than raised: the change is committed by
-    then, and the page that made it must not fail. Work that never started shows as stuck to
-    whoever can start it again (the visit report's "Try again", for one)."""
+    broker that refuses the message (Redis down) must not fail the page that made the change,
+    which is committed by then, nor lose the work: the task is kept in the database outbox
+    (ilcop.outbox) and queued by the beat job ``flush_outbox`` once Redis is back. Any other
+    error is logged (robust), as before."""
     from django.db import transaction
 
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
+    transaction.on_commit(lambda: _publish(task, list(args)), robust=True)
+
+
+def _publish(task, args: list) -> None:
+    from kombu.exceptions import OperationalError
+
+    try:
+        task.delay(*args)
+    except OperationalError as exc:  # kombu's wrapper for a broker it cannot reach
+        from .outbox import outbox_add
+
+        outbox_add(task=task.name, args=args, error=exc)

@@ -186,13 +186,19 @@ def _check_row_lengths(text: str) -> None:
     pandas would silently drop the extra values (or, without index_col=False, shift every
     column along by one); an empty trailing cell, as spreadsheets often write, is fine.
     """
-    rows = csv.reader(io.StringIO(text))
-    header = next(rows, [])
-    errors = [
-        RowError(number, FILE, f"has {len(row)} values but row 1 has only {len(header)} "
-                 "column names. Check for an extra comma or a misplaced value.")
-        for number, row in enumerate(rows, start=2)
-        if len(row) > len(header) and any(cell.strip() for cell in row[len(header):])
-    ]
+    # newline="" as the csv docs ask: a lone carriage return (old Mac line ends, or one
+    # pasted into a cell) then ends a line as it does for pandas, instead of raising.
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(rows, [])
+        errors = [
+            RowError(number, FILE, f"has {len(row)} values but row 1 has only {len(header)} "
+                     "column names. Check for an extra comma or a misplaced value.")
+            for number, row in enumerate(rows, start=2)
+            if len(row) > len(header) and any(cell.strip() for cell in row[len(header):])
+        ]
+    except csv.Error as exc:  # for example a cell over csv.field_size_limit()
+        raise ImportFailed([RowError(None, FILE, f"could not be read as CSV ({exc}).")]) \
+            from None
     if errors:
         raise ImportFailed(errors)

@@ -154,3 +154,40 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.content_type_id}:{self.object_id} due {self.due_on}"
+
+
+class FormToken(models.Model):
+    """A create form's one-time token, recorded when its POST is saved, so the same form sent
+    twice (a double click, a retried request, the back button) saves once. See
+    ilcop.concurrency; rows older than a day are purged as new ones come in."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey("User", null=True, on_delete=models.CASCADE, related_name="+")
+    result_url = models.CharField(max_length=500, blank=True)
+    # Index for the purge of old tokens.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return str(self.token)
+
+
+class OutboxTask(models.Model):
+    """A Celery task the broker would not take (Redis down), kept until it can be queued.
+
+    ilcop.outbox writes the row when publishing fails after the change it follows was
+    committed, and the beat job ``ilcop.tasks.flush_outbox`` queues it once Redis is back,
+    deleting the row; so an email or report asked for during an outage is late, never lost.
+    Every task is idempotent, so queueing one twice (two flushes at once) does no harm.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

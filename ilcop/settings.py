@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django.forms",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "ilcop",
     "programmes",
     "visits",
@@ -83,6 +84,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After sessions, auth and messages: they read the session and add a message.
+    "ilcop.security.SessionTimeoutMiddleware",
+    "ilcop.mfa.MfaSetupRequiredMiddleware",
+    "ilcop.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "ilcop.urls"
@@ -145,9 +150,26 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_SESSION_REMEMBER = False
+# Failed sign-ins: 5 per account in 5 minutes (then even the right password is refused until
+# the window passes) and 10 a minute from one address. allauth applies the same
+# "login_failed" limit to two-step codes, keyed on the account (allauth.mfa.base.internal.
+# flows.check_rate_limit), so a six-digit code cannot be guessed either. Counts live in the
+# cache: Redis in production, so every web process shares them.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 # One address per person: the one they were invited at. Nobody adds others to their account.
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+
+# Two-step sign-in (allauth.mfa): an authenticator app's six-digit code (TOTP, RFC 6238) with
+# one-time recovery codes for a lost phone. No passkeys or security keys (allauth imports the
+# fido2 package whatever is on, so it is installed: see pyproject.toml).
+# The core team and staff see every site's data, so they must set it up (ilcop.mfa); everyone
+# else may. Our adapter draws the QR code with segno rather than allauth's optional qrcode.
+MFA_ADAPTER = "ilcop.mfa.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "NHS Peer Review Programmes"
+MFA_FORMS = {"activate_totp": "ilcop.mfa.ActivateTotpForm",
+             "authenticate": "ilcop.mfa.SignInCodeForm",
+             "reauthenticate": "ilcop.mfa.ConfirmCodeForm"}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -161,6 +183,8 @@ STATICFILES_DIRS = [
     # The NHS.UK frontend build, installed from the npm registry by `npm ci` (see package.json).
     ("nhsuk", BASE_DIR / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"),
     ("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # NHS.UK frontend's stylesheet without its remote @font-face rules (static-build.js).
+    ("nhsuk-local", BASE_DIR / "node_modules" / ".ilcop-static"),
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
@@ -205,7 +229,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis transport; its defaults make that 100 s).
     "unacked_restore_interval": int(env("CELERY_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": int(env("CELERY_RESTORE_THROTTLE", "10")),
+    # A Redis host that stops answering (rather than refusing) must not hold a web request
+    # while it publishes: the task then goes to the outbox (ilcop.outbox).
+    "socket_connect_timeout": 5,
 }
+# Publishing gives up after about a second (3 tries), and the task waits in the outbox.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0,
+                                    "interval_step": 0.2, "interval_max": 0.5}
+# A worker that loses Redis keeps trying to reconnect rather than exiting after 100 tries.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -236,11 +268,16 @@ CELERY_BEAT_SCHEDULE = {
                                   "schedule": crontab(minute=20, hour=8)},
     "personal-digests": {"task": "ilcop.tasks.send_digests",
                          "schedule": crontab(minute=0, hour=9, day_of_week="mon")},
+    # Tasks the broker refused while Redis was down (ilcop.outbox), queued once it is back.
+    "flush-outbox": {"task": "ilcop.tasks.flush_outbox",
+                     "schedule": float(env("OUTBOX_FLUSH_SECONDS", "60"))},
 }
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    # Redis down must not break pages: the cache answers as empty (ilcop.cache), and the
+    # short timeouts keep a request from waiting on a Redis that does not answer.
+    CACHES = {"default": {"BACKEND": "ilcop.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -267,7 +304,16 @@ SURVEY_PRIVACY_CONTACT = env(
     "the Patient Advice and Liaison Service (PALS) at the hospital where you are treated")
 
 SESSION_COOKIE_HTTPONLY = True
+# A session ends 8 hours after signing in (a working day), or after an hour without a request
+# (ilcop.security.SessionTimeoutMiddleware): long enough for a visit day's session or a
+# meeting, short enough that a shared NHS computer left signed in is not open for the rest of
+# the day. The visit day's live page keeps unsent notes in the browser, so signing in again
+# loses nothing.
 SESSION_COOKIE_AGE = 60 * 60 * 8
+SESSION_IDLE_TIMEOUT = int(env("SESSION_IDLE_MINUTES", "60")) * 60
+# How stale the session's "last seen" time may get before a request writes it back: one write
+# every few minutes rather than one per page.
+SESSION_ACTIVITY_RESOLUTION = 5 * 60
 CSRF_COOKIE_HTTPONLY = True
 # A browser-session cookie, not a year-long one: patients answer the survey on their own
 # phones, and the form's CSRF token is the only thing it leaves there.
@@ -279,6 +325,8 @@ TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", default=False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The Content Security Policy and Permissions-Policy are set by ilcop.security.
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -290,6 +338,11 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 # Logs carry no personal details: no emails, names or free text. Records name objects by id.
+# ilcop.logging.configure also redacts email addresses and invitation links from every record
+# as it is made, tracebacks included; error reports hide every POST value (docs/privacy.md).
+LOGGING_CONFIG = "ilcop.logging.configure"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "ilcop.logging.PrivateExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "ilcop.logging.PrivateExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -304,6 +357,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # Request paths are logged here; route them through the redacting handler.
+        # propagate=False also keeps Django's AdminEmailHandler (mail_admins) out of it; no
+        # ADMINS are set, so no error report is emailed either.
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # WeasyPrint narrates every step of every PDF at INFO.

@@ -7,4 +7,7 @@ class ProgrammesConfig(AppConfig):
 
     def ready(self):
         # Registers the sites, enrolments and pairs exports (ilcop.exports).
-        from . import exports  # noqa: F401
+        from . import exports, privacy  # noqa: F401
+
+        # This app's part of a person's data export and anonymising (ilcop.privacy).
+        privacy.register()

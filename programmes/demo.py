@@ -32,6 +32,10 @@ from zoneinfo import ZoneInfo
 # --- Sign-in details, printed by the command, README and Makefile -----------------------------
 
 DEMO_PASSWORD = "peer-review-demo"
+# The core team must sign in in two steps (ilcop.mfa). Every demo core-team account shares this
+# authenticator app secret: add it to an app (as a "setup key"), or, with DEBUG on, run
+# `python manage.py totp_code <email>` for the current six-digit code. Published: demo only.
+DEMO_TOTP_SECRET = "PEERREVIEWDEMOPEERREVIEWDEMOCODE"
 DEMO_EMAIL_DOMAIN = "demo.example"
 
 CORE_LEAD_EMAIL = f"lead@{DEMO_EMAIL_DOMAIN}"
@@ -694,7 +698,24 @@ def logins_table() -> str:
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"The site sign-ins are the team of {demo_site_name()}.")
+    lines.append(
+        "Core-team sign-ins then ask for a code from an authenticator app: add the setup key "
+        f"{DEMO_TOTP_SECRET} to one, or run `python manage.py totp_code <email>`.")
     return "\n".join(lines)
+
+
+def demo_authenticators_create(*, users) -> int:
+    """Give each of `users` that has none the demo authenticator app; returns how many."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import encrypt
+
+    have = set(Authenticator.objects.filter(
+        user__in=users, type=Authenticator.Type.TOTP).values_list("user_id", flat=True))
+    created = Authenticator.objects.bulk_create(
+        Authenticator(user=user, type=Authenticator.Type.TOTP,
+                      data={"secret": encrypt(DEMO_TOTP_SECRET)})
+        for user in users if user.pk not in have)
+    return len(created)
 
 
 # --- Writing the plan to the database ------------------------------------------------------------
@@ -871,6 +892,7 @@ def _write(plan: DemoPlan) -> None:
         for c in plan.core_team
     }
     CoreTeamMembership.objects.bulk_create(core.values())
+    demo_authenticators_create(users=[m.user for m in core.values()])
 
     organisations = {
         o.code: Organisation(code=o.code, name=o.name, region=o.region, network=o.network,

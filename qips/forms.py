@@ -5,6 +5,7 @@ import datetime
 
 from django import forms
 
+from ilcop.concurrency import VersionedFormMixin
 from ilcop.forms import PlainErrorMessagesMixin
 from programmes.forms import DATE_WIDGET, SiteImportForm
 
@@ -43,7 +44,7 @@ class NewPlanForm(PlainErrorMessagesMixin, forms.Form):
                                       "“Telling patients their diagnosis with a CNS present”")
 
 
-class PlanForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class PlanForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = QualityImprovementPlan
         fields = ["title", "problem_statement", "indicators", "survey_questions",

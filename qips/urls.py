@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dashboard, journey, parts, plans
+from .views import dashboard, history, journey, parts, plans
 
 app_name = "qips"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("programmes/<pk:pk>/library/", plans.library, name="library"),
     path("programmes/<pk:pk>/sites/<pk:site_pk>/journey/", journey.site_journey,
          name="site_journey"),
+    # Who did what, when, to one object (qips.history): the core team only.
+    path("programmes/<pk:pk>/history/<slug:kind>/<pk:object_pk>/", history.object_history,
+         name="object_history"),
     path("qips/<pk:pk>/", plans.plan_detail, name="plan_detail"),
     path("qips/<pk:pk>/edit/", plans.plan_edit, name="plan_edit"),
     path("qips/<pk:pk>/report.pdf", plans.plan_pdf, name="plan_pdf"),

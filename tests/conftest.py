@@ -31,6 +31,10 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # The real hasher is deliberately slow; the tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Many tests move the clock on by hours with one signed-in client to reach a reminder or a
+    # stuck report; they are not about idle sessions. tests/test_security.py puts the real
+    # idle timeout back (the 8-hour limit from signing in always applies).
+    settings.SESSION_IDLE_TIMEOUT = 365 * 24 * 60 * 60
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,8 @@ from programmes.models import (
     Specialty,
 )
 
+from .mfa import give_totp
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -30,6 +32,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+            if self.is_staff:
+                # Staff must sign in in two steps (ilcop.mfa); see tests/mfa.py.
+                give_totp(self)
 
 
 class ProgrammeFactory(factory.django.DjangoModelFactory):
@@ -76,10 +81,19 @@ class EnrolmentFactory(factory.django.DjangoModelFactory):
 class CoreTeamMembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CoreTeamMembership
+        skip_postgeneration_save = True
 
     programme = factory.SubFactory(ProgrammeFactory)
     user = factory.SubFactory(UserFactory)
     role = CoreTeamMembership.Role.PROJECT_MANAGER
+
+    @factory.post_generation
+    def authenticator_app(self, create, extracted, **kwargs):
+        # The core team must sign in in two steps (ilcop.mfa): without an authenticator app a
+        # signed-in member would be sent to its setup page. Pass authenticator_app=False to
+        # test exactly that.
+        if create and extracted is not False:
+            give_totp(self.user)
 
 
 class SiteMembershipFactory(factory.django.DjangoModelFactory):

@@ -160,7 +160,7 @@ POSTS = [
     ("survey create", "/programmes/{programme}/survey/create/", programme_only()),
     ("plan start", "/sites/{site}/qips/new/", programme_only(core=403, lead=200, cns=200)),
     ("plan from focus area", "/focus-areas/{focus_area}/qip/",
-     programme_only(core=404, lead=200, cns=200)),
+     programme_only(core=403, lead=200, cns=200, other_lead=403)),
     ("plan submit", "/qips/{plan}/move/submit/", programme_only(lead=200, cns=200)),
     ("plan review comment", "/qips/{plan}/comments/", programme_only(lead=403, cns=403)),
     ("plan support", "/qips/{plan}/support/", programme_only(lead=403, cns=403)),

@@ -11,6 +11,7 @@ from qips.services import parts as part_services
 from qips.services import plans as services
 from visits.models import FocusArea, Visit
 
+from .mfa import give_totp
 from .pdf import pdf_text
 
 
@@ -68,9 +69,13 @@ def test_a_focus_area_becomes_a_draft_plan_once(as_core, client_for, lead, focus
 
 
 def test_only_the_host_team_starts_a_plan_from_its_focus_area(client_for, other_lead,
-                                                             focus_area, as_core):
-    assert client_for(other_lead).post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 404
-    assert as_core.post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 404
+                                                             outsider, focus_area, as_core):
+    # The visiting team and the core team see the focus area, so they are refused (403);
+    # anyone else is told nothing (404).
+    assert focus_area.visit.visitor.memberships.filter(user=other_lead).exists()
+    assert client_for(other_lead).post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 403
+    assert as_core.post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 403
+    assert client_for(outsider).post(f"/focus-areas/{focus_area.pk}/qip/").status_code == 404
     assert not QualityImprovementPlan.objects.exists()
 
 
@@ -363,7 +368,10 @@ def test_nobody_approves_their_own_teams_plan(plan, lead, core, client_for, prog
     fill_in(plan, lead)
     services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
     CoreTeamMembership.objects.create(programme=programme, user=lead, role="qi_facilitator")
-    client_for(lead).post(f"/qips/{plan.pk}/move/approve/")
+    give_totp(lead)  # so the refusal comes from the plan's rule, not from the two-step sign-in
+    response = client_for(lead).post(f"/qips/{plan.pk}/move/approve/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/qips/{plan.pk}/"
     plan.refresh_from_db()
     assert plan.status == "submitted"
 

@@ -71,3 +71,14 @@ def test_production_never_runs_in_debug_mode():
 def test_production_requires_a_broker():
     env = {k: v for k, v in PRODUCTION.items() if k != "REDIS_URL"}
     assert "REDIS_URL must be set in production" in manage("check", env=env).stderr
+
+
+def test_production_cookies_and_hsts_are_strict():
+    script = ("from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+              "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT, "
+              "s.SECURE_HSTS_SECONDS >= 31536000, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+              "s.X_FRAME_OPTIONS, 'allauth.mfa' in s.INSTALLED_APPS, "
+              "'ilcop.security.SecurityHeadersMiddleware' in s.MIDDLEWARE)")
+    result = manage("shell", "-c", script, env=PRODUCTION)
+    expected = "True True True True True True DENY True True"
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr

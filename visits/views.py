@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.concurrency import single_submission
 from ilcop.listing import sorting_from
 from ilcop.views import act_then_redirect
 from programmes import selectors as programme_selectors
@@ -65,6 +66,7 @@ def programme_visits(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def visits_create(request: HttpRequest, pk: int) -> HttpResponse:
     programme = programme_selectors.programme_for_core_team(request.user, pk)
     url = f"/programmes/{programme.pk}/visits/"
@@ -80,6 +82,7 @@ def visits_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def rotation_create(request: HttpRequest, pk: int) -> HttpResponse:
     programme = programme_selectors.programme_for_core_team(request.user, pk)
     pairing = get_object_or_404(Pairing, programme=programme, status=Pairing.Status.CONFIRMED)
@@ -153,6 +156,7 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def poll_open(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     request.programme = visit.programme
@@ -272,6 +276,7 @@ def attendee_remove(request: HttpRequest, pk: int, attendee_pk: int) -> HttpResp
 
 @login_required
 @require_POST
+@single_submission
 def attendee_add(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     try:

@@ -26,6 +26,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.concurrency import (
+    Conflict,
+    EditConflict,
+    VersionedFormMixin,
+    differences,
+    single_submission,
+)
 from ilcop.forms import PlainErrorMessagesMixin
 from ilcop.models import User
 from programmes.models import SiteMembership
@@ -81,7 +88,7 @@ class CaptureForm(PlainErrorMessagesMixin, forms.Form):
         self.fields["kind"].error_messages["required"] = "Select what kind of point it is"
 
 
-class FeedbackForm(PlainErrorMessagesMixin, forms.Form):
+class FeedbackForm(VersionedFormMixin, PlainErrorMessagesMixin, forms.Form):
     strengths = forms.CharField(label="Strengths", widget=TEXTAREA, required=False)
     opportunities = forms.CharField(label="Opportunities for improvement", widget=TEXTAREA,
                                     required=False)
@@ -110,7 +117,7 @@ class FocusAreaForm(PlainErrorMessagesMixin, forms.Form):
         ).distinct().order_by("full_name", "pk")
 
 
-class NoteForm(forms.Form):
+class NoteForm(VersionedFormMixin, forms.Form):
     text = forms.CharField(label="Your notes", required=False,
                            widget=forms.Textarea(attrs={"rows": 12}),
                            help_text="Only the core team can see these notes.")
@@ -194,6 +201,7 @@ def visit_agenda(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def agenda_item_add(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     request.programme = visit.programme
@@ -408,7 +416,8 @@ LATER_KINDS = (Contribution.Kind.IDEA, Contribution.Kind.ACTION)
 
 
 def _render_summary(request: HttpRequest, visit: Visit, *, feedback_forms=None,
-                    focus_form=None, status=200) -> HttpResponse:
+                    focus_form=None, conflict: Conflict | None = None,
+                    status=200) -> HttpResponse:
     request.programme = visit.programme
     is_core = selectors.is_core_for_visit(request.user, visit)
     teams = _teams_for(request.user, visit)
@@ -441,7 +450,8 @@ def _render_summary(request: HttpRequest, visit: Visit, *, feedback_forms=None,
         if form is None and can_edit[team]:
             form = FeedbackForm(prefix=team, initial={
                 "strengths": saved.strengths if saved else "",
-                "opportunities": saved.opportunities if saved else ""})
+                "opportunities": saved.opportunities if saved else "",
+                "version": saved.version if saved else 0})
         blocks.append({"team": team, "label": label, "saved": saved,
                        "form": form if can_edit[team] else None})
     can_add_focus = is_core or TeamFeedback.Team.HOST in teams
@@ -457,7 +467,7 @@ def _render_summary(request: HttpRequest, visit: Visit, *, feedback_forms=None,
         "can_start_plan": TeamFeedback.Team.HOST in teams,
         "focus_form": focus_form if can_add_focus else None,
         "can_remove_focus": is_core,
-        "form": error_form,
+        "form": error_form, "conflict": conflict,
     }, status=status)
 
 
@@ -477,20 +487,35 @@ def feedback_save(request: HttpRequest, pk: int, team: str) -> HttpResponse:
             or team in _teams_for(request.user, visit)):
         raise PermissionDenied("Only that team and the core team can change this feedback")
     form = FeedbackForm(request.POST, prefix=team)
+    conflict = None
     if form.is_valid():
         try:
             services.feedback_save(visit=visit, team=team, user=request.user,
                                    **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
+        except EditConflict as exc:
+            conflict = _conflict(form, exc.current, ["strengths", "opportunities"],
+                                 reverse("visits:visit_summary", args=[visit.pk]) + "#feedback")
         else:
             messages.success(request, f"{TeamFeedback.Team(team).label} saved")
             return redirect(reverse("visits:visit_summary", args=[visit.pk]) + "#feedback")
-    return _render_summary(request, visit, feedback_forms={team: form})
+    return _render_summary(request, visit, feedback_forms={team: form}, conflict=conflict)
+
+
+def _conflict(form: forms.Form, current: TeamFeedback | FacilitatorNote, names: list[str],
+              discard_url: str) -> Conflict:
+    """Both versions of what the other person's save and this form disagree on; the form now
+    carries the version saved, so saving again keeps this person's text."""
+    form.move_to_version(current.version)
+    return Conflict(changed_by=str(current.updated_by or "Someone else"),
+                    changed_at=current.updated_at,
+                    differences=differences(form, current, names), discard_url=discard_url)
 
 
 @login_required
 @require_POST
+@single_submission
 def focus_area_add(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_user(request.user, pk)
     if not (selectors.is_core_for_visit(request.user, visit)
@@ -552,10 +577,20 @@ def facilitator_notes(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     request.programme = visit.programme
     note = FacilitatorNote.objects.filter(visit=visit).select_related("updated_by").first()
-    form = NoteForm(request.POST or None, initial={"text": note.text if note else ""})
+    form = NoteForm(request.POST or None, initial={"text": note.text if note else "",
+                                                   "version": note.version if note else 0})
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        services.facilitator_note_save(visit=visit, user=request.user,
-                                       text=form.cleaned_data["text"])
-        messages.success(request, "Your notes are saved")
-        return redirect("visits:facilitator_notes", visit.pk)
-    return render(request, "visits/day/notes.html", {"visit": visit, "form": form, "note": note})
+        try:
+            services.facilitator_note_save(visit=visit, user=request.user,
+                                           text=form.cleaned_data["text"],
+                                           version=form.edited_version())
+        except EditConflict as exc:
+            conflict = _conflict(form, exc.current, ["text"],
+                                 reverse("visits:facilitator_notes", args=[visit.pk]))
+            note = exc.current
+        else:
+            messages.success(request, "Your notes are saved")
+            return redirect("visits:facilitator_notes", visit.pk)
+    return render(request, "visits/day/notes.html", {"visit": visit, "form": form, "note": note,
+                                                     "conflict": conflict})

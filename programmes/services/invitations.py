@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ilcop.activity import log_action
+from ilcop.celery import queue_after_commit
 from ilcop.mail import send_templated_email
 from ilcop.models import User
 from ilcop.services import model_update
@@ -153,8 +154,9 @@ def invitation_send(*, invitation: Invitation, user: User) -> Invitation:
         log_action(invitation, "invitation.resent", actor=user,
                    summary=f"Sent the invitation to {invitation.full_name} again",
                    scopes=[invitation.programme, *([invitation.site] if invitation.site else [])])
-    # Queued only once the nonce is committed, or the worker could mail a link that fails.
-    send_invitation_email.delay_on_commit(invitation.pk)
+    # Queued only once the nonce is committed, or the worker could mail a link that fails;
+    # with Redis down it waits in the outbox (ilcop.outbox) rather than failing the page.
+    queue_after_commit(send_invitation_email, invitation.pk)
     return invitation
 
 

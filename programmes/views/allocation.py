@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.concurrency import single_submission
 from ilcop.views import act_then_redirect
 
 from .. import selectors, services
@@ -28,6 +29,7 @@ from ..services.allocation import allocation_pool, confirmed_randomisation, head
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def randomisation_page(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
@@ -159,6 +161,7 @@ def _intervention_sites(programme):
 
 @login_required
 @require_POST
+@single_submission
 def pairing_conflict_add(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     form = ConflictForm(request.POST, sites=_intervention_sites(programme))
@@ -212,6 +215,7 @@ def pair_break(request: HttpRequest, pk: int, pair_pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def pair_make(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     pairing = get_object_or_404(Pairing, programme=programme, status=Pairing.Status.PROPOSED)

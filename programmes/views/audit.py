@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ilcop.concurrency import single_submission
 from ilcop.imports import ImportFailed
 
 from .. import selectors, services
@@ -28,6 +29,7 @@ def indicator_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def indicator_edit(request: HttpRequest, pk: int, indicator_pk: int | None = None) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
@@ -50,6 +52,7 @@ def indicator_edit(request: HttpRequest, pk: int, indicator_pk: int | None = Non
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def audit_import_view(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme

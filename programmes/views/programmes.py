@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ilcop.activity import timeline_for
+from ilcop.concurrency import single_submission
 from ilcop.listing import iso_date, page_of, search_text
 
 from .. import funnel, selectors, services
@@ -20,6 +21,7 @@ TIMELINE_LENGTH = 20
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def programme_create(request: HttpRequest) -> HttpResponse:
     if not selectors.can_create_programme(request.user):
         raise Http404

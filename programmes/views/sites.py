@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ilcop.activity import timeline_for
+from ilcop.concurrency import single_submission
 from ilcop.imports import ImportFailed
 
 from .. import funnel, selectors, services
@@ -126,6 +127,7 @@ def enrolment_move(request: HttpRequest, pk: int, enrolment_pk: int) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def site_add(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
@@ -146,6 +148,7 @@ def site_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def organisation_add(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
@@ -163,6 +166,7 @@ def organisation_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def site_import(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme

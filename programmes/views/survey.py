@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ilcop.concurrency import single_submission
 from ilcop.imports import ImportFailed
 from ilcop.pdf import pdf_response
 from ilcop.ratelimit import client_address, over_limit
@@ -66,6 +67,7 @@ def survey_manage(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     if programme_survey(programme) is None:
@@ -91,6 +93,7 @@ def survey_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def survey_question_edit(request: HttpRequest, pk: int,
                          question_pk: int | None = None) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
@@ -209,6 +212,7 @@ def site_survey_enter(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def site_survey_import(request: HttpRequest, pk: int) -> HttpResponse:
     site, collection = _collection(request, pk)
     form = SurveyImportForm(request.POST or None, request.FILES or None)

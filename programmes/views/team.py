@@ -1,5 +1,6 @@
 """Inviting people, accepting invitations, and keeping a site's team up to date."""
 
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.models import EmailAddress
 from allauth.account.utils import perform_login
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.concurrency import single_submission
 from ilcop.models import User
 
 from .. import selectors, services
@@ -45,6 +47,7 @@ def _invite(request: HttpRequest, *, programme: Programme, site: Site | None,
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def core_team_invite(request: HttpRequest, pk: int) -> HttpResponse:
     programme = selectors.programme_for_core_team(request.user, pk)
     request.programme = programme
@@ -61,6 +64,7 @@ def _site_for_team_management(request: HttpRequest, pk: int) -> Site:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def site_team_invite(request: HttpRequest, pk: int) -> HttpResponse:
     site = _site_for_team_management(request, pk)
     # Invitations go out in the name of the site's current programme.
@@ -98,6 +102,7 @@ def _back_to_team(invitation: Invitation) -> str:
 
 @login_required
 @require_POST
+@single_submission
 def invitation_resend(request: HttpRequest, invitation_pk: int) -> HttpResponse:
     invitation = _invitation_for_manager(request, invitation_pk)
     if invitation.status == Invitation.Status.PENDING:
@@ -170,7 +175,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                           status=409)
         messages.success(request, f"Welcome. You have joined as {invitation.role_label}.")
         # allauth's login, so its signals, session handling and rate limits apply as usual.
-        return perform_login(request, user, redirect_url=reverse("programmes:home"))
+        response = perform_login(request, user, redirect_url=reverse("programmes:home"))
+        # The newcomer has just chosen their password here. Recording it as this session's
+        # sign-in spares them allauth's "confirm your password" step when a core-team member
+        # goes straight on to set up their authenticator app (ilcop.mfa).
+        record_authentication(request, user, method="password", email=user.email,
+                              reauthenticated=True)
+        return response
     return render(request, "programmes/invitation_accept.html",
                   {"invitation": invitation, "form": form})
 

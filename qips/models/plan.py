@@ -86,6 +86,9 @@ class QualityImprovementPlan(models.Model):
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Moves on with each edit of the plan's form, so two people editing at once never
+    # overwrite each other (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ilcop.activity import log_action
+from ilcop.concurrency import lock_for_edit, unchanged, version_bump
 from ilcop.models import User
 from ilcop.services import changed_summary, model_update
 from programmes.models import Programme, Site
@@ -86,27 +87,36 @@ def _aim(plan: QualityImprovementPlan) -> dict:
 
 @transaction.atomic
 def plan_update(*, plan: QualityImprovementPlan, user: User, indicators=None,
-                survey_questions=None, **fields) -> QualityImprovementPlan:
-    if not plan.is_editable:
+                survey_questions=None, version: int | None = None,
+                **fields) -> QualityImprovementPlan:
+    """Save the plan's form. ``version`` is the one the form was opened from: if someone
+    else has saved since, and this would overwrite their change, ``EditConflict`` is raised
+    and nothing is written (ilcop.concurrency)."""
+    relations = {name: value for name, value in (("indicators", indicators),
+                                                  ("survey_questions", survey_questions))
+                 if value is not None}
+    current = lock_for_edit(QualityImprovementPlan.objects.all(), pk=plan.pk,
+                            version=version, changes={**fields, **relations})
+    if not current.is_editable:
         raise TransitionRefused("A completed or stopped plan cannot be changed.")
-    before = _aim(plan)
-    changed = model_update(instance=plan, data=fields)
-    if indicators is not None and set(plan.indicators.all()) != set(indicators):
-        plan.indicators.set(indicators)
-        changed.append("indicators")
-    if survey_questions is not None and set(plan.survey_questions.all()) != set(
-            survey_questions):
-        plan.survey_questions.set(survey_questions)
-        changed.append("survey_questions")
-    if not changed:
+    if unchanged(current, {**fields, **relations}):
         return plan
-    plan.updated_at = timezone.now()
-    plan.save(update_fields=["updated_at"])
-    aim_changed = plan.is_approved and any(f in changed for f in AIM_FIELDS)
+    before = _aim(current)
+    version_bump(current)
+    changed = model_update(instance=current, data=fields)
+    for name, value in relations.items():
+        if not unchanged(current, {name: value}):
+            getattr(current, name).set(value)
+            changed.append(name)
+    current.updated_at = timezone.now()
+    current.save(update_fields=["updated_at"])
+    for name in [*fields, "updated_at", "version"]:  # the caller's copy matches the database
+        setattr(plan, name, getattr(current, name))
+    aim_changed = current.is_approved and any(f in changed for f in AIM_FIELDS)
     if aim_changed:
         # Allowed, but never silent: the page shows the approved aim beside the new one.
         _log(plan, "qip.aim_changed", user, "Changed the aim after approval",
-             before=before["statement"], after=plan.aim_statement)
+             before=before["statement"], after=current.aim_statement)
     else:
         labels = [f for f in changed if f not in ("indicators", "survey_questions")]
         summary = changed_summary(QualityImprovementPlan, labels) if labels else \

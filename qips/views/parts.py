@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ilcop.concurrency import single_submission
 from ilcop.imports import ImportFailed
 
 from ..forms import (
@@ -47,6 +48,7 @@ def _part(part: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def part_edit(request: HttpRequest, pk: int, part: str,
               part_pk: int | None = None) -> HttpResponse:
     plan, _who = load(request, pk, edit=True)
@@ -116,6 +118,7 @@ def pdsa_complete(request: HttpRequest, pk: int, cycle_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse:
     """A measure's chart and data, with the three ways to add data."""
     plan, who = load(request, pk)
@@ -174,6 +177,7 @@ def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@single_submission
 def progress_update(request: HttpRequest, pk: int) -> HttpResponse:
     plan, _who = load(request, pk, edit=True)
     if not (plan.is_approved and plan.is_editable):

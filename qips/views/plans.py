@@ -5,13 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
+from ilcop.concurrency import VERSION_FIELD, Conflict, EditConflict, differences, single_submission
 from ilcop.listing import page_of, search_text, sort_rows, sorting_from
 from ilcop.models import User
 from ilcop.pdf import pdf_response
 from programmes import selectors as programme_selectors
+from visits import selectors as visit_selectors
 from visits.models import FocusArea, TeamFeedback
 
 from .. import guidance, selectors
@@ -57,6 +60,7 @@ def site_plans(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
     site = programme_selectors.site_for_user(request.user, pk)
     if not programme_selectors.is_site_member(request.user, site):
@@ -75,10 +79,13 @@ def plan_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def plan_from_focus_area(request: HttpRequest, pk: int) -> HttpResponse:
     """One step from an agreed focus area to a draft plan, for the host team."""
-    area = get_object_or_404(FocusArea.objects.select_related("visit__programme",
-                                                              "visit__host"), pk=pk)
+    # Whoever can see the visit sees its focus areas, so they get a 403 rather than a 404;
+    # only the host team turns one into its plan.
+    area = get_object_or_404(FocusArea.objects.select_related("visit__programme", "visit__host")
+                             .filter(visit__in=visit_selectors.visible_visits(request.user)),
+                             pk=pk)
     if not programme_selectors.is_site_member(request.user, area.visit.host):
-        raise Http404
+        raise PermissionDenied("Only the host team starts a plan from its focus area")
     plan, created = services.plan_from_focus_area(focus_area=area, user=request.user)
     if created:
         messages.success(request, "A draft plan has been started from the focus area")
@@ -162,17 +169,38 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "A completed or stopped plan cannot be changed")
         return redirect("qips:plan_detail", plan.pk)
     form = PlanForm(request.POST or None, instance=QualityImprovementPlan.objects.get(
-        pk=plan.pk), plan=plan, people=_people(plan))
+        pk=plan.pk), plan=plan, people=_people(plan), initial={"version": plan.version})
+    conflict = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        services.plan_update(plan=plan, user=request.user,
-                             indicators=data.pop("indicators"),
-                             survey_questions=data.pop("survey_questions"), **data)
-        messages.success(request, "The plan has been saved")
-        return redirect("qips:plan_detail", plan.pk)
+        try:
+            services.plan_update(plan=plan, user=request.user,
+                                 indicators=data.pop("indicators"),
+                                 survey_questions=data.pop("survey_questions"),
+                                 version=data.pop(VERSION_FIELD), **data)
+        except EditConflict as exc:
+            conflict = _plan_conflict(form, exc.current)
+        except services.TransitionRefused as exc:
+            messages.error(request, str(exc))
+            return redirect("qips:plan_detail", plan.pk)
+        else:
+            messages.success(request, "The plan has been saved")
+            return redirect("qips:plan_detail", plan.pk)
     return render(request, "qips/plan_form.html", {
         "plan": plan, "form": form, "focus_area": plan.focus_area,
-        "feedback": _visit_feedback(plan)})
+        "feedback": _visit_feedback(plan), "conflict": conflict})
+
+
+def _plan_conflict(form: PlanForm, current: QualityImprovementPlan) -> Conflict:
+    """Both versions of each field the other person's save and this form disagree on; the
+    form now carries the version saved, so saving again keeps this person's text."""
+    form.move_to_version(current.version)
+    saved = timeline_for(current).filter(verb__in=("qip.updated", "qip.aim_changed")).first()
+    return Conflict(
+        changed_by=str(saved.actor) if saved and saved.actor else "Someone else",
+        changed_at=saved.created_at if saved else current.updated_at,
+        differences=differences(form, current, PlanForm.Meta.fields),
+        discard_url=reverse("qips:plan_edit", args=[current.pk]))
 
 
 def _visit_feedback(plan: QualityImprovementPlan):
@@ -213,6 +241,7 @@ def plan_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@single_submission
 def review_comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     plan, _who = load(request, pk, core=True)
     form = ReviewCommentForm(request.POST)
@@ -244,6 +273,7 @@ def review_comment_respond(request: HttpRequest, pk: int, comment_pk: int) -> Ht
 
 @login_required
 @require_POST
+@single_submission
 def support_add(request: HttpRequest, pk: int) -> HttpResponse:
     plan, _who = load(request, pk, core=True)
     form = SupportForm(request.POST)

@@ -12,7 +12,6 @@ from visits import observation_form as rules
 from visits.models import ObservationResponse, Visit
 
 from ..factories import EnrolmentFactory, SiteMembershipFactory
-from .conftest import SCREENSHOTS
 from .test_journeys import sign_in
 
 NOTES = "Chair kept to time; radiology screen hard to read from the back"
@@ -47,7 +46,7 @@ def stored(phone, key):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_observer_on_a_phone_loses_nothing_on_reload_and_submits(
-    phone, live_server, observer_and_visit, screenshot
+    phone, live_server, observer_and_visit, screenshot, close_up
 ):
     observer, visit = observer_and_visit
     url = f"{live_server.url}/visits/{visit.pk}/observation/"
@@ -58,7 +57,7 @@ def test_an_observer_on_a_phone_loses_nothing_on_reload_and_submits(
     expect(phone.get_by_role("heading", level=1)).to_have_text(rules.DEFAULT_TITLE)
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the form scrolls sideways on a phone ({width}px)"
-    screenshot(phone, "observation-form-phone")
+    screenshot(phone, "observation-form")
 
     notes = phone.get_by_label("Anything else about attendance? (optional)")
     # 1. Reload straight after typing: the autosave has not even been sent.
@@ -110,13 +109,12 @@ def test_an_observer_on_a_phone_loses_nothing_on_reload_and_submits(
     assert phone.locator("#observation-status").is_visible()
     box = phone.locator("#observation-status").bounding_box()
     assert box and box["y"] + box["height"] <= 844 + 1, box
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=str(SCREENSHOTS / "observation-form-phone-mid-form.png"))
+    close_up(phone, "observation-form-mid-form-phone-viewport")
 
     # Submitting too early names what is missing.
     phone.get_by_role("button", name="Submit my observations").click()
     expect(phone.locator(".nhsuk-error-summary")).to_contain_text("There is a problem")
-    screenshot(phone, "observation-form-phone-errors")
+    screenshot(phone, "observation-form-errors")
 
     # Answer the rest and submit.
     for question in rules.questions(rules.DEFAULT_DEFINITION):
@@ -134,10 +132,10 @@ def test_an_observer_on_a_phone_loses_nothing_on_reload_and_submits(
     response = ObservationResponse.objects.get(observer=observer)
     assert response.submitted_at is not None
     assert response.answers["att_notes"] == NOTES and response.answers["att_surgeons"] == 2
-    screenshot(phone, "observation-submitted-phone")
+    screenshot(phone, "observation-submitted")
 
     phone.get_by_role("link", name="See everyone's observations").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Observations of the MDT meeting")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the combined view scrolls sideways on a phone ({width}px)"
-    screenshot(phone, "observations-combined-phone")
+    screenshot(phone, "observations-combined")

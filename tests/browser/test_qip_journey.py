@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from qips.models import Driver, Measure, Measurement, PdsaCycle, QualityImprovementPlan
 from visits.models import FocusArea, Visit
 
-from .conftest import SCREENSHOTS
 from .test_journeys import sign_in
 
 PROBLEM = ("Only 30% of our patients had a lung cancer nurse specialist with them when told "
@@ -58,19 +57,13 @@ def click_button(page, name):
     page.get_by_role("button", name=name, exact=True).click()
 
 
-def close_up(locator, name):
-    """A screenshot of one element, for looking at a diagram or chart at its real size."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-
 def status_tag(page):
     return page.locator("main p strong.nhsuk-tag").first
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_focus_area_becomes_an_approved_plan_with_a_pdsa_cycle_and_a_chart_that_signals(
-    page, core_page, live_server, focus_area, lead, core, screenshot
+    page, core_page, live_server, focus_area, lead, core, screenshot, close_up
 ):
     base = live_server.url
 

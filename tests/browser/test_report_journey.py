@@ -18,6 +18,7 @@ from programmes.models import SiteMembership
 from visits.models import Visit, VisitReport
 
 from ..pdf import pdf_text
+from . import test_journeys as journeys
 
 SECTIONS = ("Peer review visit report", "1. Who took part", "2. The agenda as it ran",
             "3. Observations of the MDT meeting", "4. What was said in each session",
@@ -47,11 +48,8 @@ def demo_visit(transactional_db):
 
 def sign_in(page, live_server, email):
     """Sign in with the demo's published password (README, programmes.demo)."""
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(demo.DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    journeys.sign_in(page, live_server, email, password=demo.DEMO_PASSWORD,
+                     totp_secret=demo.DEMO_TOTP_SECRET)
 
 
 def visit_name(visit) -> str:
@@ -214,7 +212,7 @@ def test_the_facilitator_approves_the_demo_report_and_both_teams_get_the_pdf(
     phone.goto(report_url)
     expect(phone.get_by_role("link", name="Download version 1 (PDF)")).to_be_visible()
     assert_fits_the_width(phone)
-    screenshot(phone, "report-04-phone-team-member")
+    screenshot(phone, "report-04-team-member")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -225,5 +223,5 @@ def test_the_facilitators_report_page_with_its_draft_fits_a_phone(
     phone.goto(f"{live_server.url}/visits/{demo_visit.pk}/report/")
     expect(phone.locator(".app-report-preview")).to_be_visible()
     expect(phone.get_by_role("button", name="Approve and send version 1")).to_be_visible()
-    screenshot(phone, "report-05-phone-facilitator")
+    screenshot(phone, "report-05-facilitator")
     assert_fits_the_width(phone)

@@ -12,7 +12,7 @@ from programmes.models import SurveyAnswer, SurveyResponse
 from programmes.services import survey as services
 from programmes.views.survey import public_link
 
-from .conftest import SCREENSHOTS
+from .keyboard import assert_keyboard_works
 from .test_journeys import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -64,7 +64,7 @@ def question(page, number: int):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_patient_answers_on_a_phone_and_the_site_team_sees_it_counted(
-    patient_phone, page, live_server, collection, site, lead, screenshot
+    patient_phone, page, live_server, collection, site, lead, screenshot, close_up
 ):
     phone = patient_phone
     link = public_link(collection)
@@ -80,7 +80,8 @@ def test_a_patient_answers_on_a_phone_and_the_site_team_sees_it_counted(
     honeypot = phone.locator("#id_website")
     assert not honeypot.is_visible() or (honeypot.bounding_box() or {"x": 0})["x"] < 0
     expect(phone.get_by_role("textbox", name="Leave this empty")).to_have_count(0)
-    screenshot(phone, "survey-phone-form")
+    screenshot(phone, "survey-form")
+    assert_keyboard_works(phone)
 
     # A few answers, tapped as a finger would, and a comment.
     question(phone, 1).get_by_text("Strongly agree", exact=True).tap()
@@ -95,8 +96,7 @@ def test_a_patient_answers_on_a_phone_and_the_site_team_sees_it_counted(
     button = phone.get_by_role("button", name="Send my answers")
     button.scroll_into_view_if_needed()
     assert_no_sideways_scroll(phone, "the filled-in survey form")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the viewport only: the filled-in end
-    phone.screenshot(path=str(SCREENSHOTS / "survey-phone-form-filled.png"))
+    close_up(phone, "survey-form-filled-phone-viewport")  # the viewport: the filled-in end
 
     # An impatient double tap on the button: one response is stored.
     with phone.expect_navigation(url=re.compile(r"/survey/\w+/thanks/$")):
@@ -104,7 +104,7 @@ def test_a_patient_answers_on_a_phone_and_the_site_team_sees_it_counted(
     expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you")
     expect(phone.locator("main")).to_contain_text("Your answers have been sent")
     assert_no_sideways_scroll(phone, "the thank-you page")
-    screenshot(phone, "survey-phone-thanks")
+    screenshot(phone, "survey-thanks")
 
     assert SurveyResponse.objects.filter(collection=collection).count() == 1
     stored = SurveyResponse.objects.get(collection=collection)

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from visits.models import Contribution, Visit, VisitAgendaItem, VisitAttendee
 
 from ..factories import SiteMembershipFactory
+from .keyboard import assert_keyboard_works
 from .test_journeys import sign_in
 
 
@@ -54,7 +55,7 @@ def capture(page, kind, who, text):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_facilitator_runs_the_day_from_the_first_session_to_the_summary(
-    page, live_server, visit, core, screenshot
+    page, live_server, visit, core, screenshot, close_up
 ):
     sign_in(page, live_server, core.email)
     page.wait_for_load_state()
@@ -67,6 +68,7 @@ def test_a_facilitator_runs_the_day_from_the_first_session_to_the_summary(
     expect(page.get_by_role("heading", level=1)).to_have_text("Live mode")
     panel = page.locator("#session-panel")
     expect(panel.get_by_role("heading", level=2)).to_have_text("Host team's introduction")
+    assert_keyboard_works(page)
     page.evaluate("window.stillTheSamePage = true")
 
     panel.get_by_role("button", name="Start this session").click()
@@ -100,9 +102,9 @@ def test_a_facilitator_runs_the_day_from_the_first_session_to_the_summary(
     expect(page.get_by_label("What was said")).to_have_value("")
     expect(page.locator("#capture-form .nhsuk-error-message")).to_have_count(0)
     assert page.evaluate("window.stillTheSamePage") is True  # htmx, no reload
-    screenshot(page, "visit-day-live-1280")
-    page.set_viewport_size({"width": 800, "height": 1100})
-    screenshot(page, "visit-day-live-800")
+    screenshot(page, "visit-day-live")
+    page.set_viewport_size({"width": 800, "height": 1100})  # a tablet, as used on the day
+    close_up(page, "visit-day-live-tablet-viewport")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     titles = list(VisitAgendaItem.objects.filter(visit=visit).values_list("title", flat=True))

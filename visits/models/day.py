@@ -126,6 +126,9 @@ class TeamFeedback(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
+    # Moves on with each save, so two people editing at once never overwrite each other
+    # (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -164,6 +167,9 @@ class FacilitatorNote(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
+    # Moves on with each save, so two people editing at once never overwrite each other
+    # (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"Facilitator's notes on {self.visit}"

@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from ilcop.activity import log_action
+from ilcop.concurrency import lock_for_edit, unchanged, version_bump
 from ilcop.models import User
 from programmes.models import Programme, SiteMembership
 
@@ -447,23 +448,25 @@ def role_counts(visit: Visit) -> list[RoleCount]:
 
 @transaction.atomic
 def feedback_save(*, visit: Visit, team: str, user: User, strengths: str,
-                  opportunities: str) -> TeamFeedback:
-    """The visiting team's feedback (strengths first) or the host team's reflections."""
+                  opportunities: str, version: int | None = None) -> TeamFeedback:
+    """The visiting team's feedback (strengths first) or the host team's reflections.
+    ``version`` is the one the form was opened from (0 before anything was written): if
+    someone else has saved since, ``EditConflict`` is raised and nothing is written."""
     if team not in TeamFeedback.Team.values:
         raise ValidationError("Choose the visiting team's feedback or the host's reflections.")
     strengths, opportunities = (strengths or "").strip(), (opportunities or "").strip()
     if not strengths and not opportunities:
         raise ValidationError({"strengths": "Enter at least one strength or opportunity"})
-    feedback, created = TeamFeedback.objects.select_for_update().get_or_create(
-        visit=visit, team=team, defaults={"strengths": strengths,
-                                          "opportunities": opportunities,
-                                          "updated_by": user})
-    if not created:
-        if (feedback.strengths, feedback.opportunities) == (strengths, opportunities):
-            return feedback
-        feedback.strengths, feedback.opportunities = strengths, opportunities
-        feedback.updated_by, feedback.updated_at = user, timezone.now()
-        feedback.save()
+    created_row, _ = TeamFeedback.objects.get_or_create(visit=visit, team=team)
+    changes = {"strengths": strengths, "opportunities": opportunities}
+    feedback = lock_for_edit(TeamFeedback.objects.select_related("updated_by"),
+                             pk=created_row.pk, version=version, changes=changes)
+    if unchanged(feedback, changes):
+        return feedback
+    version_bump(feedback)
+    feedback.strengths, feedback.opportunities = strengths, opportunities
+    feedback.updated_by, feedback.updated_at = user, timezone.now()
+    feedback.save(update_fields=["strengths", "opportunities", "updated_by", "updated_at"])
     label = feedback.get_team_display()
     log_visit(visit, "visit.feedback_saved", f"Saved the {label[0].lower()}{label[1:]}",
               user=user, data={"team": team})
@@ -505,15 +508,21 @@ def focus_area_remove(*, focus_area: FocusArea, user: User) -> None:
 
 
 @transaction.atomic
-def facilitator_note_save(*, visit: Visit, user: User, text: str) -> FacilitatorNote:
+def facilitator_note_save(*, visit: Visit, user: User, text: str,
+                          version: int | None = None) -> FacilitatorNote:
     """The facilitator's private notes. Logged under the visit and the programme only, so the
-    site teams' timelines do not even show that they changed."""
-    note, _ = FacilitatorNote.objects.select_for_update().get_or_create(visit=visit)
+    site teams' timelines do not even show that they changed. ``version`` is the one the form
+    was opened from (0 before anything was written): if someone else has saved since,
+    ``EditConflict`` is raised and nothing is written."""
+    created_row, _ = FacilitatorNote.objects.get_or_create(visit=visit)
     text = (text or "").strip()
+    note = lock_for_edit(FacilitatorNote.objects.select_related("updated_by"),
+                         pk=created_row.pk, version=version, changes={"text": text})
     if note.text == text:
         return note
+    version_bump(note)
     note.text, note.updated_by, note.updated_at = text, user, timezone.now()
-    note.save()
+    note.save(update_fields=["text", "updated_by", "updated_at"])
     log_action(visit, "visit.facilitator_note_saved", actor=user,
                summary="Saved the facilitator's notes", scopes=[visit.programme])
     return note

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ilcop.celery import queue_after_commit
 from ilcop.models import User
 from programmes.models import SiteMembership
 
@@ -111,7 +112,7 @@ def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
     from ..tasks import send_poll_email
 
     for invitee in invitees:
-        send_poll_email.delay_on_commit(invitee.pk, "invitation")
+        queue_after_commit(send_poll_email, invitee.pk, "invitation")
     return poll
 
 
@@ -161,5 +162,5 @@ def poll_token_for_new_invitee(poll: AvailabilityPoll, person: User) -> PollInvi
         defaults={"team": VisitAttendee.Team.FACILITATOR, "role": "facilitator",
                   "nonce": secrets.token_hex(16)})
     if created:
-        send_poll_email.delay_on_commit(invitee.pk, "invitation")
+        queue_after_commit(send_poll_email, invitee.pk, "invitation")
     return invitee

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ilcop.celery import queue_after_commit
 from ilcop.models import User
 from ilcop.services import model_update
 from programmes.models import CoreTeamMembership, Pair, Pairing, Programme, Site
@@ -152,9 +153,9 @@ def _send_invitations(visit: Visit, kind: str, user_id: int | None = None) -> No
     from ..tasks import send_visit_invitation, send_visit_invitations
 
     if user_id is None:
-        send_visit_invitations.delay_on_commit(visit.pk, kind, visit.sequence)
+        queue_after_commit(send_visit_invitations, visit.pk, kind, visit.sequence)
     else:
-        send_visit_invitation.delay_on_commit(visit.pk, user_id, kind, visit.sequence)
+        queue_after_commit(send_visit_invitation, visit.pk, user_id, kind, visit.sequence)
 
 
 def _attendees_from_poll(visit: Visit, date: datetime.date) -> list[tuple[User, str, str]]:

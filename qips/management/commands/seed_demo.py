@@ -89,6 +89,12 @@ class Command(BaseCommand):
                 national_started = time.monotonic()
                 if national_created:
                     demo_national.build()
+                # The core team must sign in in two steps (ilcop.mfa): give every demo core-team
+                # account the published demo authenticator app.
+                demo.demo_authenticators_create(users=User.objects.filter(
+                    core_memberships__programme__in=[
+                        *demo.demo_programmes(), *demo_national.national_programmes()],
+                ).distinct())
                 national_elapsed = time.monotonic() - national_started
         finally:
             celery_app.conf.task_always_eager = eager
