@@ -173,6 +173,14 @@ class _Replayed(Exception):
     pass
 
 
+def _error_messages(request: HttpRequest) -> int:
+    """How many error messages this request has queued so far. Read from the storage's queue
+    rather than by iterating it, which would mark them as shown and lose them."""
+    storage = getattr(request, "_messages", None)
+    queued = getattr(storage, "_queued_messages", [])
+    return sum(1 for message in queued if message.level >= messages.ERROR)
+
+
 def single_submission(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Run a create view's POST at most once per form token. A POST without a token (a page
     opened before the token existed) runs as before."""
@@ -190,13 +198,16 @@ def single_submission(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
                         spent = FormToken.objects.create(token=token, user=user)
                 except IntegrityError:
                     raise _Replayed from None
+                errors_before = _error_messages(request)
                 response = view(request, *args, **kwargs)
-                if 300 <= response.status_code < 400 and response.get("Location"):
+                saved = _error_messages(request) == errors_before
+                if saved and 300 <= response.status_code < 400 and response.get("Location"):
                     FormToken.objects.filter(pk=spent.pk).update(
                         result_url=response["Location"][:500])
                 else:
-                    # A form shown again with its errors saved nothing; its new copy carries
-                    # a new token, and this one may be tried again.
+                    # A form shown again with its errors, or sent back with an error message
+                    # (a blank title, a service's ValidationError), saved nothing: the token
+                    # may be tried again once the person has put it right.
                     spent.delete()
                 FormToken.objects.filter(
                     created_at__lt=timezone.now() - REPLAY_WINDOW).delete()

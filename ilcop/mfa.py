@@ -10,10 +10,14 @@ The decision is taken once, when someone signs in (the user_logged_in signal, se
 sign-in path, including the invitation link and the test client's force_login), and kept as
 a flag in their session. MfaSetupRequiredMiddleware reads that flag: the session is already
 loaded to find who is signed in, so pages cost no extra query. While the flag is set, each
-page outside /accounts/ checks whether the app has been added since, and drops the flag if so.
+page that is not one of the setup pages checks whether the app has been added since, and
+drops the flag if so. An unflagged session is looked at again every few minutes, for someone
+who joins a core team while signed in.
 """
 
 from __future__ import annotations
+
+import time
 
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
@@ -28,6 +32,8 @@ from django.urls import reverse
 
 # Session key for "this person must set up an authenticator app before going further".
 MFA_SETUP_REQUIRED = "ilcop.mfa_setup_required"
+# When the session was last checked for that (Unix seconds).
+MFA_CHECKED_AT = "ilcop.mfa_checked_at"
 
 
 def mfa_required_for(user) -> bool:
@@ -48,6 +54,7 @@ def mfa_setup_missing(user) -> bool:
 def _flag_missing_setup(sender, request, user, **kwargs) -> None:
     if request is None or not hasattr(request, "session"):
         return
+    request.session[MFA_CHECKED_AT] = int(time.time())
     if mfa_setup_missing(user):
         request.session[MFA_SETUP_REQUIRED] = True
     else:
@@ -57,15 +64,27 @@ def _flag_missing_setup(sender, request, user, **kwargs) -> None:
 class MfaSetupRequiredMiddleware:
     """Sends a flagged person to the authenticator app setup page from every other page.
 
-    Their own account pages (sign out, the setup pages, password change) and static files stay
-    open: everything under /accounts/ is about the person, none of it is programme data.
+    Only what the person needs to set it up (or to leave) stays open: signing in and out, the
+    setup pages, confirming their password, changing it, and static files. Not the rest of
+    /accounts/: their data download holds programme records (notes, feedback, comments).
+
+    Someone can join a core team while signed in (an invitation accepted with an existing
+    account, a membership added by staff). So a session that was not flagged at sign-in is
+    looked at again every SESSION_ACTIVITY_RESOLUTION seconds: two queries every few minutes,
+    not on every page.
     """
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        self.open_prefixes = ("/accounts/", f"/{settings.STATIC_URL.lstrip('/')}")
+        self.open_prefixes = (
+            "/accounts/login/", "/accounts/logout/", "/accounts/2fa/",
+            "/accounts/reauthenticate/", "/accounts/password/",
+            f"/{settings.STATIC_URL.lstrip('/')}",
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.session.get(MFA_SETUP_REQUIRED):
+            self._look_again(request)
         if request.session.get(MFA_SETUP_REQUIRED) and not self._set_up_since(request):
             # The setup page explains why (templates/mfa/totp/activate_form.html).
             request.mfa_setup_required = True
@@ -74,6 +93,17 @@ class MfaSetupRequiredMiddleware:
                 # send when the answer was redirected, rather than counting it as sent.
                 return HttpResponseRedirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
+
+    def _look_again(self, request: HttpRequest) -> None:
+        session = request.session
+        if session.session_key is None or SESSION_KEY not in session:
+            return  # nobody signed in: no query for anonymous pages such as the survey
+        now = int(time.time())
+        if now - session.get(MFA_CHECKED_AT, 0) < settings.SESSION_ACTIVITY_RESOLUTION:
+            return
+        session[MFA_CHECKED_AT] = now
+        if request.user.is_authenticated and mfa_setup_missing(request.user):
+            session[MFA_SETUP_REQUIRED] = True
 
     def _set_up_since(self, request: HttpRequest) -> bool:
         """Whether the authenticator app has been added since the flag was set.

@@ -16,11 +16,13 @@ docs/privacy.md says who may do what and why.
 
 import datetime
 import json
+import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
@@ -137,9 +139,12 @@ def person_data_json(*, user: User) -> bytes:
 # --- Anonymising ---------------------------------------------------------------------------
 
 def replace_text(text: str, old: Iterable[str], new: Iterable[str]) -> str:
+    """Whole words only, ignoring case: "Ann Lee" must not turn "Ann Leeson" into
+    "Former participant 12son"."""
     for before, after in zip(old, new, strict=True):
         if before:
-            text = text.replace(before, after)
+            pattern = re.compile(rf"(?<!\w){re.escape(before)}(?!\w)", re.IGNORECASE)
+            text = pattern.sub(lambda _match, after=after: after, text)
     return text
 
 
@@ -154,7 +159,26 @@ def _replace_in(value: Any, old: Iterable[str], new: Iterable[str]) -> Any:
     return value
 
 
-def _scrub_activity(*, old_name: str, old_email: str, placeholder: str, email: str) -> None:
+def _their_part_of_the_log(user: User) -> Q:
+    """The log entries that can be about this person: theirs, about their account, or filed
+    under a programme or site they took part in. A namesake elsewhere keeps their name.
+
+    ilcop imports no app (docs/architecture.md): the programmes and sites are reached through
+    the reverse relations programmes' models declare. Read before anything is deleted."""
+    programme_type = ContentType.objects.get_by_natural_key("programmes", "programme")
+    site_type = ContentType.objects.get_by_natural_key("programmes", "site")
+    sites = set(user.site_memberships.values_list("site_id", flat=True))
+    programmes = set(user.core_memberships.values_list("programme_id", flat=True))
+    programmes |= set(user.site_memberships.exclude(site__enrolments__isnull=True)
+                      .values_list("site__enrolments__programme_id", flat=True))
+    return (Q(actor=user)
+            | Q(content_type=ContentType.objects.get_for_model(User), object_id=user.pk)
+            | Q(scopes__content_type=programme_type, scopes__object_id__in=programmes)
+            | Q(scopes__content_type=site_type, scopes__object_id__in=sites))
+
+
+def _scrub_activity(*, within: Q, old_name: str, old_email: str, placeholder: str,
+                    email: str) -> None:
     """Their name and address inside the log's summaries and details: "Invited Ada Okafor as
     CNS" becomes "Invited Former participant 12 as CNS". The entries stay; only the words that
     identify the person change."""
@@ -167,7 +191,8 @@ def _scrub_activity(*, old_name: str, old_email: str, placeholder: str, email: s
         escaped = json.dumps(text)[1:-1]
         match |= (Q(summary__icontains=text) | Q(object_repr__icontains=text)
                   | Q(data_text__icontains=text) | Q(data_text__icontains=escaped))
-    entries = ActivityLog.objects.annotate(data_text=Cast("data", TextField())).filter(match)
+    entries = (ActivityLog.objects.filter(pk__in=ActivityLog.objects.filter(within).values("pk"))
+               .annotate(data_text=Cast("data", TextField())).filter(match))
     old, new = (old_email, old_name), (email, placeholder)
     for entry in entries:
         entry.summary = replace_text(entry.summary, old, new)[:300]
@@ -189,6 +214,7 @@ def person_anonymise(*, user: User, by: User) -> User:
     if is_anonymised(user):
         return user
     old_name, old_email = user.full_name.strip(), user.email
+    their_log = _their_part_of_the_log(user)
     placeholder = placeholder_name(user)
     email = f"anonymised-{user.pk}@{ANONYMISED_DOMAIN}"
 
@@ -210,8 +236,8 @@ def person_anonymise(*, user: User, by: User) -> User:
     for anonymise in _anonymisers:
         scopes.extend(anonymise(user, old_name=old_name, old_email=old_email,
                                 placeholder=placeholder, email=email))
-    _scrub_activity(old_name=old_name, old_email=old_email, placeholder=placeholder,
-                    email=email)
+    _scrub_activity(within=their_log, old_name=old_name, old_email=old_email,
+                    placeholder=placeholder, email=email)
     # Who anonymised whom, without the old name: the entry is about the placeholder.
     log_action(user, "person.anonymised", actor=by,
                summary=f"Anonymised {placeholder} on leaving", scopes=scopes)

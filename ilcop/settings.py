@@ -166,6 +166,10 @@ ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 # else may. Our adapter draws the QR code with segno rather than allauth's optional qrcode.
 MFA_ADAPTER = "ilcop.mfa.MfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Accept the codes of the 30-second steps either side too, as RFC 6238 section 5.2 allows for
+# the delay between reading the phone and the form arriving (allauth's default is 0, which
+# refuses a code typed in the last second or two of its step). A used code is still refused.
+MFA_TOTP_TOLERANCE = 1
 MFA_TOTP_ISSUER = "NHS Peer Review Programmes"
 MFA_FORMS = {"activate_totp": "ilcop.mfa.ActivateTotpForm",
              "authenticate": "ilcop.mfa.SignInCodeForm",

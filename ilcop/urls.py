@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
@@ -6,6 +7,11 @@ from .converters import PrimaryKeyConverter
 
 # <pk:...> in every app's URLs.
 register_converter(PrimaryKeyConverter, "pk")
+
+# Django's admin has its own sign-in form, which would check the password alone: staff sign in
+# through allauth like everyone else, so the second step and the failed-attempt limits apply
+# (allauth's documented way to protect the admin).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", include("programmes.urls")),

@@ -63,10 +63,14 @@ def _measurements(user: User) -> list[dict]:
 def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
               email: str) -> Iterable[models.Model]:
     """A plan's roles and barriers name people in free text ("Ada Okafor, lead CNS"); where
-    one names this person exactly, the name becomes the placeholder."""
+    one names this person exactly, in a plan of a site they belonged to or one they wrote,
+    the name becomes the placeholder. A namesake at another site keeps their name."""
     if old_name:
-        PlanRole.objects.filter(person__iexact=old_name).update(person=placeholder)
-        Barrier.objects.filter(owner__iexact=old_name).update(owner=placeholder)
+        theirs = Q(plan__site__memberships__user=user) | Q(plan__created_by=user)
+        PlanRole.objects.filter(pk__in=PlanRole.objects.filter(
+            theirs, person__iexact=old_name).values("pk")).update(person=placeholder)
+        Barrier.objects.filter(pk__in=Barrier.objects.filter(
+            theirs, owner__iexact=old_name).values("pk")).update(owner=placeholder)
     return list(QualityImprovementPlan.objects.filter(
         Q(created_by=user) | Q(approved_by=user) | Q(reporting_owner=user)))
 

@@ -274,6 +274,20 @@ def test_a_focus_area_sent_twice_is_added_once(programme, site, other_site, lead
     assert FocusArea.objects.filter(visit=visit).count() == 1
 
 
+def test_a_form_sent_back_with_an_error_message_does_not_use_up_its_token(site, lead,
+                                                                         client_for):
+    """Some create forms answer a mistake with a redirect and an error message rather than
+    the form again: that saved nothing, so the same form, put right, must still save."""
+    client = client_for(lead)
+    token = str(uuid.uuid4())
+    blank = client.post(f"/sites/{site.pk}/qips/new/", {"title": " ", "form_token": token},
+                        follow=True)
+    assert "Enter the title of the plan" in blank.content.decode()
+    assert not FormToken.objects.filter(token=token).exists()
+    client.post(f"/sites/{site.pk}/qips/new/", {"title": "Real", "form_token": token})
+    assert QualityImprovementPlan.objects.get().title == "Real"
+
+
 def test_someone_elses_token_says_already_saved_but_not_where(site, lead, cns, client_for):
     token = str(uuid.uuid4())
     client_for(lead).post(f"/sites/{site.pk}/qips/new/", {"title": "Mine",

@@ -402,11 +402,13 @@ MATRIX.update(MFA_ROWS)
 # --- the rows for the Django admin -------------------------------------------------------------
 
 # Staff only. Django's admin_view sends everyone else to the admin's own sign-in page
-# (django/contrib/admin/sites.py, AdminSite.admin_view); that page itself is open, and
-# signing out of it sends non-staff to the admin's index.
+# (django/contrib/admin/sites.py, AdminSite.admin_view). That page is wrapped in allauth's
+# secure_admin_login (ilcop/urls.py), so nobody signs in there with a password alone: a
+# visitor is sent to the service's sign-in (two steps for staff), and a signed-in person who
+# is not staff is refused. Signing out of the admin sends non-staff to the admin's index.
 ADMIN_SITE_ROWS: dict[str, Row] = {
     "admin:index": Row(expect(ADMIN_LOGIN, anonymous=ADMIN_LOGIN)),
-    "admin:login": Row(public()),
+    "admin:login": Row(expect(403)),
     "admin:logout": Row(expect(REDIRECT, anonymous=REDIRECT), method="POST"),
     "admin:password_change": Row(expect(ADMIN_LOGIN, anonymous=ADMIN_LOGIN)),
     "admin:password_change_done": Row(expect(ADMIN_LOGIN, anonymous=ADMIN_LOGIN)),

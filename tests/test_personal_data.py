@@ -302,3 +302,24 @@ def test_a_name_with_accents_is_replaced_in_the_logs_details_too(site, programme
     placeholder = f"Former participant {person.pk}"
     assert entry.summary == f"Thanked {placeholder}"
     assert entry.data == {"people": [placeholder], "note": {"by": placeholder}}
+
+
+def test_a_namesake_elsewhere_and_a_longer_name_keep_their_words(programme, core, staff,
+                                                                  other_core):
+    """Only whole words change, and only in the part of the log the person took part in."""
+    from .factories import EnrolmentFactory
+
+    site = EnrolmentFactory(programme=programme).site
+    person = SiteMembershipFactory(site=site, user__full_name="Ann Lee").user
+    log_action(site, "site.test", actor=core, summary="Ann Lee and Ann Leeson agreed",
+               scopes=[programme, site])
+    second = other_core.core_memberships.get().programme
+    elsewhere = EnrolmentFactory(programme=second).site
+    log_action(elsewhere, "site.elsewhere", actor=other_core,
+               summary="Ann Lee (a namesake) joined", scopes=[second, elsewhere])
+
+    privacy.person_anonymise(user=person, by=staff)
+
+    assert ActivityLog.objects.get(verb="site.test").summary == (
+        f"Former participant {person.pk} and Ann Leeson agreed")
+    assert ActivityLog.objects.get(verb="site.elsewhere").summary == "Ann Lee (a namesake) joined"

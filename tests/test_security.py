@@ -206,6 +206,43 @@ def test_staff_without_an_authenticator_are_held_too(db):
     assert client.get("/admin/")["Location"] == "/accounts/2fa/totp/activate/"
 
 
+def test_the_admin_sign_in_form_cannot_skip_the_second_step(db):
+    """Django's admin has its own sign-in form that checks the password alone; it sends
+    everyone to allauth's instead."""
+    staff = UserFactory(is_staff=True, is_superuser=True, password=PASSWORD)
+    client = Client()
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    client.post("/admin/login/?next=/admin/", {"username": staff.email, "password": PASSWORD})
+    assert not signed_in(client)
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_the_data_download_is_held_too(core_without_app):
+    """Everything under /accounts/ is about the person, but their data download holds
+    programme records, so it waits for the second step like any programme page."""
+    client = Client()
+    sign_in(client, core_without_app.email)
+    response = client.get("/accounts/your-data.json")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/totp/activate/"
+
+
+def test_joining_a_core_team_while_signed_in_is_held_within_minutes(lead, programme, site):
+    client = Client()
+    with time_machine.travel(datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC),
+                             tick=False) as clock:
+        sign_in(client, lead.email)
+        assert client.get(f"/sites/{site.pk}/").status_code == 200
+        CoreTeamMembershipFactory(programme=programme, user=lead)
+        Authenticator.objects.filter(user=lead).delete()
+        clock.shift(datetime.timedelta(seconds=settings.SESSION_ACTIVITY_RESOLUTION + 1))
+        response = client.get(f"/programmes/{programme.pk}/")
+        assert response.status_code == 302
+        assert response["Location"] == "/accounts/2fa/totp/activate/"
+
+
 def test_static_files_and_account_pages_stay_open_while_held(db):
     def view(request):
         from django.http import HttpResponse

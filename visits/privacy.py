@@ -77,9 +77,13 @@ def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
     """An approved report's frozen HTML names who attended: the name becomes the placeholder
     there too. The report's PDF, already drawn and sent, is left as it is (see
     docs/privacy.md)."""
+    visits = Visit.objects.filter(
+        Q(facilitator=user) | Q(attendees__user=user) | Q(host__memberships__user=user)
+        | Q(visitor__memberships__user=user)).distinct()
     if old_name:
-        for report in VisitReport.objects.filter(html__contains=old_name).only("pk", "html"):
-            report.html = report.html.replace(old_name, placeholder)
+        for report in VisitReport.objects.filter(
+                visit__in=visits.values("pk"), html__icontains=old_name).only("pk", "html"):
+            report.html = privacy.replace_text(report.html, [old_name], [placeholder])
             report.save(update_fields=["html"])
     return list(Visit.objects.filter(Q(facilitator=user) | Q(attendees__user=user)).distinct())
 
