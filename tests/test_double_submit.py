@@ -67,8 +67,9 @@ IDEMPOTENT = {
     ("account/privacy/person_anonymise.html", "self"): STATE,
     # Signing in and the second step: a code is accepted once (allauth records used codes), a
     # second POST of the same code is refused and the person is already where they meant to be.
-    ("account/reauthenticate.html", "account_reauthenticate"): "confirms the password again",
-    ("mfa/reauthenticate.html", "mfa_reauthenticate"): "confirms the code again",
+    ("account/_reauthenticate_form.html", '<form method="post" action="{{ action }}" '
+                                          'novalidate'): "confirms the password or the code "
+                                                         "again",
     ("mfa/authenticate.html", "mfa_authenticate"): "a code is accepted once",
     ("mfa/authenticate.html", "account_logout"): "signing out twice is signing out",
     ("mfa/totp/activate_form.html", "mfa_activate_totp"): "a second activation finds the app "
