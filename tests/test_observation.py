@@ -91,6 +91,11 @@ def test_clean_answers_types_each_answer_and_explains_mistakes():
     # Long text is refused with its limit.
     _, errors = rules.clean_answers(DEFINITION, {"att_notes": "x" * 4001})
     assert errors == {"att_notes": "Keep this answer to 4,000 characters or fewer"}
+    # A NUL, which PostgreSQL cannot store, is refused rather than a server error (found by
+    # the fuzzer on PostgreSQL).
+    _, errors = rules.clean_answers(DEFINITION, {"att_notes": "a\x00b"})
+    assert errors == {"att_notes": "This answer contains a hidden character that cannot be "
+                                   "saved. Retype it"}
 
 
 def test_missing_answers_requires_everything_but_free_text():

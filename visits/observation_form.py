@@ -247,6 +247,10 @@ def _clean_one(question: Mapping[str, Any], value: str) -> tuple[Any, str]:
         return number, ""
     # text
     value = value.replace("\r\n", "\n")
+    if "\x00" in value:
+        # A NUL (pasted from a broken document) cannot be stored in PostgreSQL text or JSON;
+        # Django's own CharField refuses it the same way (ProhibitNullCharactersValidator).
+        return None, "This answer contains a hidden character that cannot be saved. Retype it"
     if len(value) > TEXT_MAX_LENGTH:
         return None, f"Keep this answer to {TEXT_MAX_LENGTH:,} characters or fewer"
     return value, ""
