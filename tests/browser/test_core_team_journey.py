@@ -117,5 +117,11 @@ def test_a_site_member_answers_the_availability_poll_with_the_keyboard_alone(
     page.keyboard.press("Space")
     expect(page.locator(f"#{target}")).to_be_checked()
     page.locator("#saved").get_by_text("Saved").wait_for()
-    answer = PollAnswer.objects.get(invitee=invitee, poll_date__date=first_date)
-    assert answer.answer == "no"
+    # Each arrow press checks an option and saves it, so "Saved" may be the answer to an
+    # earlier option: wait for the last one to arrive rather than read the first.
+    answers = PollAnswer.objects.filter(invitee=invitee, poll_date__date=first_date)
+    for _ in range(50):
+        if answers.filter(answer="no").exists():
+            break
+        page.wait_for_timeout(100)
+    assert answers.get().answer == "no"
