@@ -12,9 +12,12 @@ from ilcop.models import User
 
 from .models import (
     CoreTeamMembership,
+    DirectoryListing,
     Enrolment,
+    GroupMessage,
     Invitation,
     Programme,
+    RoleGroupOptOut,
     Site,
     SiteMembership,
     SurveyAnswer,
@@ -60,6 +63,21 @@ def _enrolment_moves(user: User) -> list[dict]:
                         "programme__name", "site__code", "status", "status_changed_at")
 
 
+def _directory(user: User) -> list[dict]:
+    return privacy.rows(DirectoryListing.objects.filter(user=user), "listed", "job_title",
+                        "show_email", "phone", "show_phone", "interests", "updated_at")
+
+
+def _opt_outs(user: User) -> list[dict]:
+    return privacy.rows(RoleGroupOptOut.objects.filter(user=user).order_by("pk"),
+                        "programme__name", "role", "created_at")
+
+
+def _group_messages(user: User) -> list[dict]:
+    return privacy.rows(GroupMessage.objects.filter(sent_by=user).order_by("pk"),
+                        "programme__name", "roles", "subject", "sent_at", "recipient_count")
+
+
 def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
               email: str) -> Iterable[models.Model]:
     """Their invitations carry their name and address; their site memberships end (kept, as
@@ -78,6 +96,8 @@ def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
         status=Invitation.Status.REVOKED)
     SiteMembership.objects.current().filter(user=user).update(ended_at=timezone.now())
     CoreTeamMembership.objects.filter(user=user).delete()
+    # Their listing is only about them (phone, job title, what they like to talk about).
+    DirectoryListing.objects.filter(user=user).delete()
     return [*programmes, *sites]
 
 
@@ -87,4 +107,7 @@ def register() -> None:
     privacy.register_section("Invitations", _invitations)
     privacy.register_section("Patient survey work", _survey_work)
     privacy.register_section("Enrolment steps you recorded", _enrolment_moves)
+    privacy.register_section("Directory listing", _directory)
+    privacy.register_section("Role-group emails you left", _opt_outs)
+    privacy.register_section("Emails you sent to role groups", _group_messages)
     privacy.register_anonymiser(anonymise)

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from ilcop.models import User
 from programmes.models import Enrolment, Programme, SiteMembership
+from programmes.selectors import participant_programmes
 
 from .models import (
     Barrier,
@@ -41,18 +42,11 @@ LIBRARY_STATUSES = (Status.APPROVED, Status.IN_PROGRESS, Status.COMPLETED, Statu
 
 
 def library_programmes(user: User) -> QuerySet[Programme]:
-    """Programmes whose library the person may read: those they run, and those in which
-    their site is in the intervention arm. Control-arm sites must not read intervention
-    plans (it would contaminate the comparison), nor may sites that were never allocated
-    or have withdrawn."""
-    if not user.is_authenticated:
-        return Programme.objects.none()
-    return Programme.objects.filter(
-        Q(core_team__user=user)
-        | Q(enrolments__status=Enrolment.Status.INTERVENTION,
-            enrolments__site__memberships__user=user,
-            enrolments__site__memberships__ended_at__isnull=True)
-    ).distinct()
+    """Programmes whose library the person may read: those in which they take part
+    (`programmes.selectors.participant_programmes`: the core team and the intervention arm's
+    sites, never the control arm, whose reading intervention plans would contaminate the
+    comparison)."""
+    return participant_programmes(user)
 
 
 def visible_plans(user: User) -> QuerySet[QualityImprovementPlan]:

@@ -140,13 +140,16 @@ def test_every_model_that_points_at_a_person_is_in_the_export_or_deliberately_le
         "qips.qualityimprovementplan", "qips.reviewcomment", "qips.progressupdate",
         "qips.supportrecord", "qips.pdsacycle", "qips.measurement",
         "ilcop.activitylog", "ilcop.notification", "account.emailaddress",
-        "mfa.authenticator",
+        "mfa.authenticator", "visits.eventinvitation", "programmes.directorylisting",
+        "programmes.rolegroupoptout", "programmes.groupmessage",
     }
     # Who made a randomisation or pairing, and who opened a poll, is the programme's
-    # decision log (in the activity log export already), not data about the person. A form
+    # decision log (in the activity log export already), not data about the person; so is
+    # who set up or announced an event and who added a resource or an event's slides. A form
     # token is a technical record of a submitted form, purged after a day.
     left_out = {"programmes.randomisation", "programmes.pairing", "visits.availabilitypoll",
-                "ilcop.formtoken"}
+                "ilcop.formtoken", "visits.event", "visits.eventmaterial",
+                "programmes.resource"}
     pointing = set()
     for model in apps.get_models():
         for field in model._meta.get_fields():

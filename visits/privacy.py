@@ -12,6 +12,7 @@ from ilcop.models import User
 
 from .models import (
     Contribution,
+    EventInvitation,
     FacilitatorNote,
     FocusArea,
     LogisticsTask,
@@ -72,6 +73,12 @@ def _reports(user: User) -> list[dict]:
                         *VISIT, "version", "approved_at")
 
 
+def _events(user: User) -> list[dict]:
+    return privacy.rows(EventInvitation.objects.filter(user=user).order_by("pk"),
+                        "event__title", "event__date", "site__code", "role", "response",
+                        "responded_at", "attended")
+
+
 def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
               email: str) -> Iterable[models.Model]:
     """An approved report's frozen HTML names who attended: the name becomes the placeholder
@@ -96,4 +103,5 @@ def register() -> None:
     privacy.register_section("What you wrote at visits", _written)
     privacy.register_section("Observations", _observations)
     privacy.register_section("Visit reports you approved", _reports)
+    privacy.register_section("Workshops and conferences", _events)
     privacy.register_anonymiser(anonymise)

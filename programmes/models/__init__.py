@@ -1,6 +1,13 @@
 """The programmes app's models, one module per subject."""
 
 from .audit import Indicator, IndicatorValue
+from .community import (
+    DirectoryListing,
+    GroupMessage,
+    Resource,
+    ResourceTopic,
+    RoleGroupOptOut,
+)
 from .core import (
     MAX_ANNUAL_NEW_PATIENTS,
     CoreTeamMembership,
@@ -19,6 +26,11 @@ from .pairing import Pair, Pairing, PairingConflict, Randomisation
 from .survey import Survey, SurveyAnswer, SurveyCollection, SurveyQuestion, SurveyResponse
 
 __all__ = [
+    "DirectoryListing",
+    "GroupMessage",
+    "Resource",
+    "ResourceTopic",
+    "RoleGroupOptOut",
     "MAX_ANNUAL_NEW_PATIENTS",
     "CoreTeamMembership",
     "Enrolment",

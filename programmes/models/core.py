@@ -73,6 +73,14 @@ class Programme(models.Model):
         help_text="The host team is reminded a week before, and again if no plan has been "
                   "submitted by then",
     )
+    # Online conferences announced at short notice clashed with clinics and drew few people
+    # (ILCOP's participants); at least four weeks lets people rearrange a clinic. Announcing
+    # with less asks the core team for a reason, which is kept.
+    event_notice_weeks = models.PositiveSmallIntegerField(
+        "weeks of notice for workshops and conferences", default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(26)],
+        help_text="Announcing an event with less notice than this shows a warning",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

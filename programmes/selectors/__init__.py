@@ -29,8 +29,18 @@ from .core import (
     visible_sites,
 )
 from .evaluation import programme_evaluation
+from .participants import (
+    PARTICIPATING_STATUSES,
+    is_core_team,
+    is_participant,
+    participant_memberships,
+    participant_programmes,
+    participant_sites,
+    programme_for_participant,
+)
 
 __all__ = [
+    "PARTICIPATING_STATUSES",
     "ExportScope",
     "IndicatorFigure",
     "can_create_programme",
@@ -43,12 +53,18 @@ __all__ = [
     "funnel_chart",
     "funnel_counts",
     "home_context",
+    "is_core_team",
     "is_core_team_for_site",
+    "is_participant",
     "is_site_member",
+    "participant_memberships",
+    "participant_programmes",
+    "participant_sites",
     "pending_invitations",
     "programme_core_team",
     "programme_evaluation",
     "programme_for_core_team",
+    "programme_for_participant",
     "programme_funnels",
     "site_enrolments",
     "site_enrolments_for",

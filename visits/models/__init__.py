@@ -1,5 +1,6 @@
 """The visits app's models, one module per subject: arranging visits (core), the visit day
-(day), the observation form (observation) and the visit report (report)."""
+(day), the observation form (observation), the visit report (report) and national
+workshops and online conferences (events)."""
 
 from .core import (
     AvailabilityPoll,
@@ -20,6 +21,7 @@ from .day import (
     TeamFeedback,
     VisitAgendaItem,
 )
+from .events import Event, EventInvitation, EventMaterial, EventSession
 from .observation import ObservationForm, ObservationResponse
 from .report import VisitReport
 
@@ -28,6 +30,10 @@ __all__ = [
     "AgendaTemplateItem",
     "AvailabilityPoll",
     "Contribution",
+    "Event",
+    "EventInvitation",
+    "EventMaterial",
+    "EventSession",
     "FacilitatorNote",
     "FocusArea",
     "LogisticsTask",

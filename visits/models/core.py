@@ -105,9 +105,14 @@ class VisitAttendee(models.Model):
 
 
 class AvailabilityPoll(models.Model):
-    """Asks both teams and the facilitator which candidate dates they can make."""
+    """Asks people which candidate dates they can make: for a visit, both teams and the
+    facilitator; for a workshop or conference, the people the core team chooses. A poll is
+    for exactly one of the two."""
 
-    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="poll")
+    visit = models.OneToOneField(Visit, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="poll")
+    event = models.OneToOneField("visits.Event", null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="poll")
     window_start = models.DateField()
     window_end = models.DateField()
     deadline = models.DateTimeField()
@@ -119,9 +124,15 @@ class AvailabilityPoll(models.Model):
     class Meta:
         # Index for the reminder and locking tasks, which look for open polls by deadline.
         indexes = [models.Index(fields=["locked_at", "deadline"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(visit__isnull=False, event__isnull=True)
+                           | Q(visit__isnull=True, event__isnull=False)),
+                name="poll_is_for_a_visit_or_an_event"),
+        ]
 
     def __str__(self) -> str:
-        return f"Availability for {self.visit}"
+        return f"Availability for {self.visit or self.event}"
 
     @property
     def is_open(self) -> bool:
@@ -148,7 +159,8 @@ class PollInvitee(models.Model):
     poll = models.ForeignKey(AvailabilityPoll, on_delete=models.CASCADE, related_name="invitees")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="+")
-    team = models.CharField(max_length=20, choices=VisitAttendee.Team.choices)
+    # Empty for an event's poll, where there are no teams.
+    team = models.CharField(max_length=20, choices=VisitAttendee.Team.choices, blank=True)
     role = models.CharField(max_length=30)
     nonce = models.CharField(max_length=32)
     responded_at = models.DateTimeField(null=True, blank=True)
