@@ -30,9 +30,12 @@ from .core import (
 )
 from .evaluation import programme_evaluation
 from .participants import (
+    CORE_TEAM_ROLE,
     PARTICIPATING_STATUSES,
+    AudienceMember,
     is_core_team,
     is_participant,
+    participant_audience,
     participant_memberships,
     participant_programmes,
     participant_sites,
@@ -40,6 +43,9 @@ from .participants import (
 )
 
 __all__ = [
+    "CORE_TEAM_ROLE",
+    "AudienceMember",
+    "participant_audience",
     "PARTICIPATING_STATUSES",
     "ExportScope",
     "IndicatorFigure",

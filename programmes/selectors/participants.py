@@ -8,6 +8,9 @@ programme's evaluation rests on (as for the plan library). Sites not yet allocat
 withdrawn sites, are not participants either.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -55,3 +58,45 @@ def participant_memberships(programme: Programme) -> QuerySet[SiteMembership]:
     return (SiteMembership.objects.current()
             .filter(site__in=participant_sites(programme))
             .select_related("user", "site__organisation"))
+
+
+CORE_TEAM_ROLE = "core_team"
+
+
+@dataclass(frozen=True)
+class AudienceMember:
+    """Someone an event invitation, a poll or a group email goes to, with the site and role
+    it reaches them through (site None and role CORE_TEAM_ROLE for the core team)."""
+
+    user: User
+    site: Site | None
+    role: str
+
+
+def participant_audience(programme: Programme, *, roles: Iterable[str] = (),
+                         site_ids: Iterable[int] = (),
+                         include_core_team: bool = False) -> list[AudienceMember]:
+    """The programme's participants narrowed by role and by site: roles alone is "every CNS
+    in the programme", sites alone "everyone at these sites", both "the CNSs at these sites",
+    neither the whole programme. Only active accounts; each person once, through their first
+    site (by organisation and site name) when they belong to two."""
+    roles, site_ids = list(roles), list(site_ids)
+    memberships = participant_memberships(programme).filter(user__is_active=True)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
+    if site_ids:
+        memberships = memberships.filter(site_id__in=site_ids)
+    seen: set[int] = set()
+    audience: list[AudienceMember] = []
+    if include_core_team:
+        for membership in (CoreTeamMembership.objects.filter(programme=programme,
+                                                             user__is_active=True)
+                           .select_related("user").order_by("user__full_name")):
+            seen.add(membership.user_id)
+            audience.append(AudienceMember(membership.user, None, CORE_TEAM_ROLE))
+    for membership in memberships.order_by("site__organisation__name", "site__name", "role",
+                                           "user__full_name"):
+        if membership.user_id not in seen:
+            seen.add(membership.user_id)
+            audience.append(AudienceMember(membership.user, membership.site, membership.role))
+    return audience
