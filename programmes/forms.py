@@ -25,7 +25,7 @@ class ProgrammeForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Programme
         fields = ["name", "specialty", "kind", "description", "start_date", "end_date", "status",
-                  "baseline_period", "min_denominator", "qip_due_weeks"]
+                  "baseline_period", "min_denominator", "qip_due_weeks", "event_notice_weeks"]
         widgets = {
             "kind": forms.RadioSelect,
             "start_date": DATE_WIDGET,
@@ -65,7 +65,7 @@ class NewProgrammeForm(ProgrammeForm):
     class Meta(ProgrammeForm.Meta):
         fields = [f for f in ProgrammeForm.Meta.fields
                   if f not in ("status", "baseline_period", "min_denominator",
-                               "qip_due_weeks")]
+                               "qip_due_weeks", "event_notice_weeks")]
 
 
 class OrganisationForm(PlainErrorMessagesMixin, forms.ModelForm):

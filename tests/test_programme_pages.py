@@ -40,7 +40,7 @@ def test_editing_a_programme_logs_what_changed(as_core, programme):
     data = {"name": programme.name, "specialty": "lung_cancer", "kind": "reciprocal",
             "description": "Now recruiting", "start_date": "2026-01-05",
             "end_date": "2027-12-17", "status": "recruiting", "baseline_period": "",
-            "min_denominator": "30", "qip_due_weeks": "6"}
+            "min_denominator": "30", "qip_due_weeks": "6", "event_notice_weeks": "4"}
     response = as_core.post(f"/programmes/{programme.pk}/edit/", data)
     assert response.status_code == 302
     programme.refresh_from_db()
@@ -54,7 +54,8 @@ def test_the_core_team_chooses_when_improvement_plans_are_due(as_core, programme
     assert "Weeks after hosting a visit that improvement plans are due" in page
     data = {"name": programme.name, "specialty": "lung_cancer", "kind": "reciprocal",
             "description": "", "start_date": "2026-01-05", "end_date": "2027-12-17",
-            "status": "running", "baseline_period": "", "min_denominator": "30"}
+            "status": "running", "baseline_period": "", "min_denominator": "30",
+            "event_notice_weeks": "4"}
     response = as_core.post(f"/programmes/{programme.pk}/edit/", {**data, "qip_due_weeks": "0"})
     assert response.status_code == 200  # at least a week
     response = as_core.post(f"/programmes/{programme.pk}/edit/", {**data, "qip_due_weeks": "8"})
@@ -62,6 +63,24 @@ def test_the_core_team_chooses_when_improvement_plans_are_due(as_core, programme
     programme.refresh_from_db()
     assert programme.qip_due_weeks == 8
     assert "improvement plans are due" in timeline_for(programme).first().summary
+
+
+def test_the_core_team_chooses_how_much_notice_events_need(as_core, programme):
+    page = as_core.get(f"/programmes/{programme.pk}/edit/").content.decode()
+    assert "Weeks of notice for workshops and conferences" in page
+    data = {"name": programme.name, "specialty": "lung_cancer", "kind": "reciprocal",
+            "description": "", "start_date": "2026-01-05", "end_date": "2027-12-17",
+            "status": "running", "baseline_period": "", "min_denominator": "30",
+            "qip_due_weeks": "6"}
+    for nonsense in ("0", "27", "four"):
+        response = as_core.post(f"/programmes/{programme.pk}/edit/",
+                                {**data, "event_notice_weeks": nonsense})
+        assert response.status_code == 200, nonsense
+    response = as_core.post(f"/programmes/{programme.pk}/edit/",
+                            {**data, "event_notice_weeks": "6"})
+    assert response.status_code == 302
+    programme.refresh_from_db()
+    assert programme.event_notice_weeks == 6
 
 
 def test_adding_an_organisation_then_its_site_invites_the_site(as_core, programme):
