@@ -60,12 +60,13 @@ def absolute_url(path: str) -> str:
 def notify(
     *, kind: str, obj: models.Model, recipient: User, due_on: datetime.date, template: str,
     context: dict, programme_name: str, summary: str, url: str, must_send: bool = False,
-    attachments: Sequence[tuple[str, bytes, str]] = (),
+    attachments: Sequence[tuple[str, bytes, str]] = (), headers: dict[str, str] | None = None,
 ) -> str:
     """Send ``recipient`` the ``kind`` reminder about ``obj`` due on ``due_on``, at most once.
 
     ``template`` and ``context`` make the email (ilcop.mail.send_templated_email); ``summary``
-    (one line) and ``url`` (absolute) are what the weekly digest lists. Returns SENT, HELD
+    (one line) and ``url`` (absolute) are what the weekly digest lists; ``headers`` are added
+    to the email's (a group email's List-Unsubscribe). Returns SENT, HELD
     or ALREADY; a send that fails raises, leaving the ledger as it was.
     """
     hold = not must_send and recipient.reminder_emails == ReminderEmails.WEEKLY
@@ -86,7 +87,8 @@ def notify(
             template=template, to=[recipient.email], programme_name=programme_name,
             context={"recipient": recipient, "url": url, "preferences_url":
                      absolute_url(reverse("email_preferences")), **context},
-            attachments=attachments, headers={"Message-ID": message_id(row)},
+            attachments=attachments,
+            headers={**(headers or {}), "Message-ID": message_id(row)},
         )
         row.sent_at = timezone.now()
         row.save(update_fields=["sent_at"])

@@ -266,6 +266,8 @@ CELERY_BEAT_SCHEDULE = {
                               "schedule": crontab(minute=5, hour=8)},
     "report-reminders": {"task": "visits.tasks.send_report_reminders",
                          "schedule": crontab(minute=10, hour=8)},
+    "event-reminders": {"task": "visits.tasks.send_event_reminders",
+                        "schedule": crontab(minute=25, hour=8)},
     "qip-reminders": {"task": "qips.tasks.send_qip_reminders",
                       "schedule": crontab(minute=15, hour=8)},
     "progress-update-reminders": {"task": "qips.tasks.send_progress_reminders",

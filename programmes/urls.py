@@ -1,6 +1,19 @@
 from django.urls import path
 
-from .views import allocation, audit, evaluation, exports, home, programmes, sites, survey, team
+from .views import (
+    allocation,
+    audit,
+    directory,
+    evaluation,
+    exports,
+    groups,
+    home,
+    programmes,
+    resources,
+    sites,
+    survey,
+    team,
+)
 
 app_name = "programmes"
 
@@ -51,6 +64,19 @@ urlpatterns = [
     path("programmes/<pk:pk>/exports/", exports.export_list, name="exports"),
     path("programmes/<pk:pk>/exports/<slug:slug>.<slug:fmt>", exports.export_download,
          name="export_download"),
+    # The directory (participants) and role groups (core team); see programmes.selectors
+    # .community. The unsubscribe link needs no sign-in: its signed token names the person.
+    path("programmes/<pk:pk>/directory/", directory.directory, name="directory"),
+    path("directory/your-listing/", directory.directory_listing, name="directory_listing"),
+    path("programmes/<pk:pk>/groups/", groups.role_groups, name="role_groups"),
+    path("programmes/<pk:pk>/groups/email/", groups.group_message_new,
+         name="group_message_new"),
+    path("programmes/<pk:pk>/groups/email/<pk:message_pk>/", groups.group_message_detail,
+         name="group_message_detail"),
+    path("groups/unsubscribe/<str:token>/", groups.role_group_unsubscribe,
+         name="role_group_unsubscribe"),
+    path("groups/opt-outs/<pk:opt_out_pk>/remove/", directory.role_group_resubscribe,
+         name="role_group_resubscribe"),
     path("programmes/<pk:pk>/survey/", survey.survey_manage, name="survey_manage"),
     path("programmes/<pk:pk>/survey/create/", survey.survey_create, name="survey_create"),
     path("programmes/<pk:pk>/survey/edit/", survey.survey_edit, name="survey_edit"),
@@ -58,6 +84,14 @@ urlpatterns = [
          name="survey_question_add"),
     path("programmes/<pk:pk>/survey/questions/<pk:question_pk>/edit/",
          survey.survey_question_edit, name="survey_question_edit"),
+    # The resource library: the core team adds and changes; every participant downloads.
+    path("programmes/<pk:pk>/resources/add/", resources.resource_edit, name="resource_add"),
+    path("programmes/<pk:pk>/resources/<pk:resource_pk>/edit/", resources.resource_edit,
+         name="resource_edit"),
+    path("programmes/<pk:pk>/resources/<pk:resource_pk>/remove/", resources.resource_remove,
+         name="resource_remove"),
+    path("programmes/<pk:pk>/resources/<pk:resource_pk>/download/",
+         resources.resource_download, name="resource_download"),
     path("sites/<pk:pk>/", sites.site_detail, name="site_detail"),
     path("sites/<pk:pk>/survey/", survey.site_survey, name="site_survey"),
     path("sites/<pk:pk>/survey/poster.pdf", survey.site_survey_poster, name="site_survey_poster"),

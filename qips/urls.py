@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dashboard, history, journey, parts, plans
+from .views import dashboard, history, journey, parts, plans, resources
 
 app_name = "qips"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("programmes/<pk:pk>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("programmes/<pk:pk>/qips/", plans.programme_plans, name="programme_plans"),
     path("programmes/<pk:pk>/library/", plans.library, name="library"),
+    path("programmes/<pk:pk>/library/resources/", resources.resources, name="resources"),
     path("programmes/<pk:pk>/sites/<pk:site_pk>/journey/", journey.site_journey,
          name="site_journey"),
     # Who did what, when, to one object (qips.history): the core team only.

@@ -46,6 +46,7 @@ from qips.models import Driver, Measure, PdsaCycle, ReviewComment
 from qips.services import plans as plan_services
 from visits.models import (
     AvailabilityPoll,
+    Event,
     FocusArea,
     LogisticsTask,
     PollDate,
@@ -168,6 +169,70 @@ def build_world() -> World:
         collection=collection, answers={comment_question.pk: "More parking"},
         submission_key=uuid.uuid4(), mode="online")
 
+    # Event polls: a draft workshop whose date is being found with a poll, and a draft
+    # conference not yet polled.
+    polled_event = Event.objects.create(programme=programme, kind=Event.Kind.WORKSHOP,
+                                        title="Spring workshop", created_by=core)
+    event_poll = AvailabilityPoll.objects.create(
+        event=polled_event, window_start=today + datetime.timedelta(days=30),
+        window_end=today + datetime.timedelta(days=60),
+        deadline=now + datetime.timedelta(days=14), created_by=core)
+    PollDate.objects.create(poll=event_poll, date=today + datetime.timedelta(days=35))
+    undated_event = Event.objects.create(programme=programme, kind=Event.Kind.CONFERENCE,
+                                         title="Autumn conference", created_by=core)
+    world.ids.update({"event_poll_event": polled_event.pk,
+                      "event_poll_undated": undated_event.pk})
+
+    # Event replies and materials: an announced workshop in three weeks, to which the core
+    # team and both visit sites' leads are invited (the facilitator and the unrelated site's
+    # lead are not), with one document (its file is written by put_event_material_file).
+    from visits.models import EventInvitation, EventMaterial
+
+    replied_event = Event.objects.create(
+        programme=programme, kind=Event.Kind.WORKSHOP, title="Summer workshop",
+        status=Event.Status.ANNOUNCED, date=today + datetime.timedelta(days=21),
+        start_time=datetime.time(10), end_time=datetime.time(15), created_by=core)
+    for person, where, role in ((core, None, "core_team"), (site_member, site, lead),
+                                (partner_member, partner, lead)):
+        EventInvitation.objects.create(event=replied_event, user=person, site=where, role=role)
+    event_material = EventMaterial.objects.create(
+        event=replied_event, title="Pre-reading", file="events/matrix.pdf",
+        filename="pre-reading.pdf", size=9)
+    world.ids.update({"reply_event": replied_event.pk, "event_material": event_material.pk})
+    # Events (visits.views_events): a session on that workshop's agenda.
+    from visits.models import EventSession
+
+    world.ids["event_session"] = EventSession.objects.create(
+        event=replied_event, title="Welcome", start_time=datetime.time(10),
+        end_time=datetime.time(11)).pk
+
+    # The resource library: one resource with a file (written by put_resource_file) and one
+    # that is only a link.
+    from programmes.models import Resource
+
+    resource = Resource.objects.create(
+        programme=programme, title="Preparing for your visit", after_visit=True,
+        file="resources/matrix.pdf", filename="preparing.pdf", size=9, created_by=core)
+    link_resource = Resource.objects.create(
+        programme=programme, title="Sustainable improvement", sustaining=True,
+        link="https://www.england.nhs.uk/sustainableimprovement/", created_by=core)
+    world.ids.update({"resource": resource.pk, "link_resource": link_resource.pk})
+
+    # Role groups: an email the core team sent the clinical leads, the site lead's opt-out of
+    # the CNS group, and the unsubscribe link their emails carry.
+    from programmes.models import GroupMessage, RoleGroupOptOut
+    from programmes.services.groups import unsubscribe_token
+
+    group_message = GroupMessage.objects.create(
+        programme=programme, roles=[lead], subject="Spring workshop", body="Save the date",
+        sent_by=core, recipient_count=3)
+    role_group_opt_out = RoleGroupOptOut.objects.create(user=site_member, programme=programme,
+                                                        role=SiteMembership.Role.CNS)
+    world.ids.update({"role_group_message": group_message.pk,
+                      "role_group_opt_out": role_group_opt_out.pk,
+                      "role_group_unsubscribe_token": unsubscribe_token(
+                          site_member, programme, [lead])})
+
     world.ids.update({
         "programme": programme.pk, "site": site.pk, "partner": partner.pk,
         "enrolment": Enrolment.objects.get(programme=programme, site=site).pk,
@@ -193,3 +258,24 @@ def build_world() -> World:
 def reopen_pairing(world: World) -> None:
     """The pairing as the core team has it after reopening it: proposed, open for changes."""
     Pairing.objects.filter(pk=world.ids["pairing"]).update(status=Pairing.Status.PROPOSED)
+
+
+def put_event_material_file(world: World) -> None:
+    """The event document's file, in this test's media folder (tests/conftest.py gives each
+    test its own, after the world is built)."""
+    from django.core.files.base import ContentFile
+
+    from visits.models import EventMaterial
+
+    material = EventMaterial.objects.get(pk=world.ids["event_material"])
+    material.file.save("pre-reading.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+
+
+def put_resource_file(world: World) -> None:
+    """The library resource's file, in this test's media folder (each test has its own)."""
+    from django.core.files.base import ContentFile
+
+    from programmes.models import Resource
+
+    resource = Resource.objects.get(pk=world.ids["resource"])
+    resource.file.save("preparing.pdf", ContentFile(b"%PDF-1.4\n"), save=True)

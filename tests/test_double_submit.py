@@ -32,6 +32,8 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 CREATES = {
     ("includes/pending_invitations.html", "programmes:invitation_resend"),
     ("programmes/audit_import.html", "self"),
+    ("programmes/directory/group_message_confirm.html", "self"),
+    ("programmes/directory/group_message_form.html", "self"),
     ("programmes/indicator_form.html", "self"),
     ("programmes/invitation_form.html", "self"),
     ("programmes/organisation_form.html", "self"),
@@ -39,6 +41,7 @@ CREATES = {
     ("programmes/pairing.html", "programmes:pairing_conflict_add"),
     ("programmes/programme_form.html", "self"),
     ("programmes/randomisation.html", "self"),
+    ("programmes/resources/form.html", "self"),
     ("programmes/site_form.html", "self"),
     ("programmes/site_import.html", "self"),
     ("programmes/survey/import.html", "self"),
@@ -53,6 +56,10 @@ CREATES = {
     ("visits/day/agenda_item_form.html", "self"),
     ("visits/day/summary.html", "visits:focus_area_add"),
     ("visits/poll_open.html", "self"),
+    ("visits/events/poll_open.html", "self"),
+    ("visits/events/material_form.html", "self"),
+    ("visits/events/event_form.html", "self"),
+    ("visits/events/session_form.html", "self"),
     ("visits/programme_visits.html", "visits:rotation_create"),
     ("visits/programme_visits.html", "visits:visits_create"),
     ("visits/visit_detail.html", "visits:attendee_add"),
@@ -81,6 +88,10 @@ IDEMPOTENT = {
     ("base.html", "account_logout"): "signing out twice is signing out",
     ("includes/pending_invitations.html", "programmes:invitation_revoke"): STATE,
     ("programmes/eligibility_result.html", "self"): "recomputes the check from the data",
+    ("programmes/directory/listing.html", "self"): EDIT,
+    ("programmes/directory/listing.html", "programmes:role_group_resubscribe"): STATE,
+    ("programmes/directory/unsubscribe.html", "self"): "an opt-out is kept once per person "
+                                                       "and group",
     ("programmes/enrolment_list.html", "programmes:enrolment_list"): STATE,
     ("programmes/enrolment_move.html", "self"): STATE,
     ("programmes/invitation_accept.html", "self"): "an invitation is accepted once: its "
@@ -93,6 +104,7 @@ IDEMPOTENT = {
     ("programmes/pairing.html", "programmes:pairing_conflict_remove"): STATE,
     ("programmes/pairing.html", "self"): "proposes pairs again from the same data",
     ("programmes/randomisation.html", "programmes:randomisation_confirm"): STATE,
+    ("programmes/resources/remove.html", "self"): STATE,
     ("programmes/site_member_remove.html", "self"): STATE,
     ("programmes/survey/comment_review.html", "self"): EDIT,
     ("programmes/survey/paper_entry.html", "self"): "carries its own submission_key",
@@ -123,6 +135,17 @@ IDEMPOTENT = {
                                                                   "person, saved over",
     ("visits/poll_answer.html", "self"): "one answer per person and date, saved over",
     ("visits/poll_results.html", "visits:visit_choose_date"): STATE,
+    ("visits/events/poll_results.html", "visits:event_choose_date"): "sets the date chosen, "
+                                                                       "as sent",
+    ("visits/events/_reply.html", "visits:event_reply"): "sets the reply, as sent; the same "
+                                                         "reply again changes nothing",
+    ("visits/events/attendance.html", "self"): EDIT,
+    ("visits/events/event_invite.html", "self"): "inviting again adds only people not yet "
+                                                 "invited, and the ledger emails each once",
+    ("visits/events/event_cancel.html", "self"): STATE,
+    ("visits/events/event_detail.html", "visits:event_session_remove"): STATE + " (the "
+                                                                        "session is gone: 404)",
+    ("visits/events/material_remove.html", "self"): STATE + " (the document is gone: 404)",
     ("visits/report/report.html", "visits:visit_report_retry"): "the notification ledger "
                                                                  "sends each email once",
     ("visits/report/report.html", "visits:visit_report_approve"): STATE + " (the draft's "

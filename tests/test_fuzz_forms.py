@@ -30,7 +30,15 @@ from programmes.services import survey as survey_services
 from programmes.services.invitations import invitation_token
 from qips.models import Measure, QualityImprovementPlan
 from visits import observation_form as observation_rules
-from visits.models import AvailabilityPoll, PollAnswer, PollDate, PollInvitee, Visit, VisitAttendee
+from visits.models import (
+    AvailabilityPoll,
+    Event,
+    PollAnswer,
+    PollDate,
+    PollInvitee,
+    Visit,
+    VisitAttendee,
+)
 from visits.services import day as day_services
 from visits.services import observation as observation_services
 from visits.services.polls import poll_token
@@ -95,6 +103,18 @@ def fw(world, programme, site, other_site, core, lead, other_lead,  # noqa: F811
     percentage = Measure.objects.create(plan=plan, kind="process", name="P", numerator="n",
                                         denominator="d", data_source="log",
                                         direction="increase")
+    # An undated draft workshop, whose date the event poll's form sets out to find.
+    ids["event_poll_undated"] = Event.objects.create(
+        programme=programme, kind=Event.Kind.WORKSHOP, title="Workshop", created_by=core).pk
+    # Event replies: the lead is invited to a workshop in three weeks (replies open) and to
+    # one today (attendance can be recorded).
+    for key, days in (("reply_event", 21), ("attendance_event", 0)):
+        ids[key] = Event.objects.create(
+            programme=programme, kind=Event.Kind.WORKSHOP, title=key, status="announced",
+            date=today + datetime.timedelta(days=days), start_time=datetime.time(23, 59),
+            created_by=core).pk
+        for person in (lead, other_lead):
+            _event_invitation(ids[key], person, site)
     survey = programme.survey
     return SimpleNamespace(
         ids=ids, programme=programme, site=site,
@@ -122,6 +142,20 @@ def _people(w):
         site=w.site))
 
 
+def _event_invitation(event_id, person, site):
+    from visits.models import EventInvitation
+
+    return EventInvitation.objects.create(event_id=event_id, user=person, site=site,
+                                          role="clinical_lead")
+
+
+def _event_invitations(w):
+    from visits.models import EventInvitation
+
+    return {"invitations": list(EventInvitation.objects.filter(
+        event_id=w.ids["attendance_event"]).select_related("user", "site"))}
+
+
 KWARGS = {
     "ilcop.views.ReminderEmailsForm": lambda w: {"instance": w.people["lead"]},
     "ilcop.mfa.ActivateTotpForm": lambda w: {"user": w.people["core"]},
@@ -145,6 +179,9 @@ KWARGS = {
     "programmes.forms.ConflictForm": lambda w: {"sites": _intervention_sites(w)},
     "programmes.forms.SwapPairsForm": lambda w: {"pairs": Pair.objects.all()},
     "programmes.forms.ReasonForm": lambda w: {},
+    "programmes.forms_resources.ResourceForm": lambda w: {"programme": w.programme},
+    "programmes.forms_community.DirectoryListingForm": lambda w: {},
+    "programmes.forms_community.GroupMessageForm": lambda w: {},
     "programmes.forms_survey.SurveySettingsForm": lambda w: {"instance": w.survey},
     "programmes.forms_survey.SurveyQuestionForm": lambda w: {"survey": w.survey},
     "programmes.forms_survey.SurveyResponseForm": lambda w: {"questions": w.questions},
@@ -152,6 +189,17 @@ KWARGS = {
     "programmes.forms_survey.SurveyImportForm": lambda w: {},
     "programmes.forms_survey.CommentReviewForm": lambda w: {},
     "visits.forms.PollOpenForm": lambda w: {},
+    "visits.forms_event_responses.EventReplyForm": lambda w: {},
+    "visits.forms_event_responses.EventAttendanceForm": _event_invitations,
+    "visits.forms_event_responses.EventMaterialForm": lambda w: {},
+    "visits.forms_event_polls.EventPollOpenForm": lambda w: {"sites": _intervention_sites(w)},
+    "visits.forms_events.EventKindForm": lambda w: {},
+    "visits.forms_events.EventForm": lambda w: {"kind": "conference"},
+    "visits.forms_events.SessionForm": lambda w: {
+        "event": Event.objects.get(pk=w.ids["reply_event"])},
+    "visits.forms_events.AudienceForm": lambda w: {"sites": _intervention_sites(w),
+                                                   "short_notice": True},
+    "visits.forms_events.CancelForm": lambda w: {},
     "visits.forms.ConfirmForm": lambda w: {},
     "visits.forms.VisitDetailsForm": lambda w: {"instance": w.day},
     "visits.forms.ReasonForm": lambda w: {},
@@ -237,6 +285,8 @@ TARGETS = [
     Target("invitation accept", "/invitations/{invitation_token}/", None,
            "programmes.forms.AcceptInvitationForm"),
     Target("indicator add", P + "/indicators/add/", "core", "programmes.forms.IndicatorForm"),
+    Target("resource add", P + "/resources/add/", "core",
+           "programmes.forms_resources.ResourceForm"),
     Target("indicator edit", P + "/indicators/{indicator}/edit/", "core",
            "programmes.forms.IndicatorForm"),
     Target("randomisation", P + "/randomisation/", "core",
@@ -247,6 +297,10 @@ TARGETS = [
     Target("pair make", P + "/pairing/make/", "core", "programmes.forms.MakePairForm"),
     Target("pairs swap", P + "/pairing/swap/", "core", "programmes.forms.SwapPairsForm"),
     Target("pairing reopen", P + "/pairing/reopen/", "core", "programmes.forms.ReasonForm"),
+    Target("directory listing", "/directory/your-listing/", "lead",
+           "programmes.forms_community.DirectoryListingForm"),
+    Target("group message", P + "/groups/email/", "core",
+           "programmes.forms_community.GroupMessageForm"),
     Target("survey settings", P + "/survey/edit/", "core",
            "programmes.forms_survey.SurveySettingsForm"),
     # Questions are locked once a patient has answered, as here: the page sends the core team
@@ -260,7 +314,26 @@ TARGETS = [
     Target("public survey", "/survey/{survey_code}/", None,
            "programmes.forms_survey.SurveyResponseForm"),
     Target("visit edit", "/visits/{day}/edit/", "core", "visits.forms.VisitDetailsForm"),
+    Target("event reply", "/events/{reply_event}/reply/", "lead",
+           "visits.forms_event_responses.EventReplyForm"),
+    Target("event attendance", "/events/{attendance_event}/attendance/", "core",
+           "visits.forms_event_responses.EventAttendanceForm"),
+    Target("event material", "/events/{reply_event}/materials/add/", "core",
+           "visits.forms_event_responses.EventMaterialForm"),
     Target("poll open", "/visits/{visit}/poll/new/", "core", "visits.forms.PollOpenForm"),
+    Target("event poll open", "/events/{event_poll_undated}/poll/new/", "core",
+           "visits.forms_event_polls.EventPollOpenForm"),
+    Target("event create", P + "/events/new/?kind=conference", "core",
+           "visits.forms_events.EventForm"),
+    Target("event edit", "/events/{reply_event}/edit/", "core", "visits.forms_events.EventForm",
+           kwargs=lambda w: {"kind": "workshop"}),
+    Target("event session add", "/events/{reply_event}/sessions/add/", "core",
+           "visits.forms_events.SessionForm"),
+    Target("event invite", "/events/{reply_event}/invite/", "core",
+           "visits.forms_events.AudienceForm"),
+    Target("event kind", P + "/events/new/", "core", "visits.forms_events.EventKindForm"),
+    Target("event cancel", "/events/{reply_event}/cancel/", "core",
+           "visits.forms_events.CancelForm"),
     Target("visit confirm", "/visits/{visit}/confirm/", "core", "visits.forms.ConfirmForm"),
     Target("visit cancel", "/visits/{visit}/cancel/", "core", "visits.forms.ReasonForm"),
     Target("rotation", P + "/visits/rotation/", "core", "visits.forms.RotationForm"),

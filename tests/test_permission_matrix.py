@@ -31,7 +31,14 @@ from django.shortcuts import resolve_url
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
 
-from .matrix_world import PEOPLE, World, build_world, reopen_pairing
+from .matrix_world import (
+    PEOPLE,
+    World,
+    build_world,
+    put_event_material_file,
+    put_resource_file,
+    reopen_pairing,
+)
 
 # What a person gets. Integers are status codes; these are the redirects, told apart by where
 # they go.
@@ -75,6 +82,7 @@ def public(**overrides: object) -> dict:
 
 
 SAME = "same as GET"
+PARTICIPANT_SITES = ("site_member", "partner_member", "unrelated_member")
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,33 @@ MATRIX: dict[str, Row] = {
     "programmes:survey_question_edit": Row(
         core_only(core=REDIRECT, facilitator=REDIRECT),
         kw(pk="programme", question_pk="question"), post=SAME),
+    # --- the resource library: every participant reads and downloads (all three sites are in
+    # the intervention arm); only the core team changes it, so participants get a 403.
+    "programmes:resource_add": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)), PK,
+                                   post=SAME),
+    "programmes:resource_edit": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                                    kw(pk="programme", resource_pk="resource"), post=SAME),
+    "programmes:resource_remove": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                                      kw(pk="programme", resource_pk="resource"), post=SAME),
+    "programmes:resource_download": Row(expect(OK, other_core=404),
+                                        kw(pk="programme", resource_pk="resource"),
+                                        prepare=put_resource_file),
+    # --- the directory and role groups: every participant reads the directory, everyone
+    # signed in keeps their own listing, and only the core team emails the role groups.
+    "programmes:directory": Row(expect(OK, other_core=404), PK, query="role=cns&q=x&sort=-name"),
+    "programmes:directory_listing": Row(expect(OK), post=SAME),
+    "programmes:role_groups": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)), PK),
+    "programmes:group_message_new": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)), PK,
+                                        post=SAME),
+    "programmes:group_message_detail": Row(
+        core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+        kw(pk="programme", message_pk="role_group_message")),
+    # The unsubscribe link is its own credential (RFC 8058 one-click: no sign-in, no CSRF).
+    "programmes:role_group_unsubscribe": Row(public(), kw(token="role_group_unsubscribe_token"),
+                                             post=SAME),
+    # Only the person who opted out may opt back in.
+    "programmes:role_group_resubscribe": Row(expect(404, site_member=OK),
+                                             kw(opt_out_pk="role_group_opt_out"), method="POST"),
     # --- a site's pages: its own team and the core team --------------------------------------
     "programmes:site_detail": Row(site_team(), SITE),
     "programmes:site_data": Row(site_team(), SITE),
@@ -263,11 +298,68 @@ MATRIX: dict[str, Row] = {
                                        VISIT, method="POST"),
     "visits:visit_report_retry": Row(both_teams(site_member=403, partner_member=403),
                                      kw(pk="visit", version="report_version"), method="POST"),
+    # Event polls: the core team's; every member of the three (intervention) sites is a
+    # participant of the programme, who may not run a poll (403).
+    "visits:event_poll_open": Row(
+        core_only(site_member=403, partner_member=403, unrelated_member=403),
+        kw(pk="event_poll_undated"), post=SAME),
+    "visits:event_poll_results": Row(
+        core_only(site_member=403, partner_member=403, unrelated_member=403),
+        kw(pk="event_poll_event")),
+    "visits:event_choose_date": Row(
+        core_only(site_member=403, partner_member=403, unrelated_member=403),
+        kw(pk="event_poll_event"), method="POST"),
+    # Event replies (visits.views_event_responses): the core team, the site's lead and the
+    # partner's lead are invited and reply; a participant not invited gets a 403. The replies,
+    # attendance and materials pages are the core team's; every participant downloads.
+    "visits:event_reply": Row(
+        expect(403, core=OK, site_member=OK, partner_member=OK, other_core=404),
+        kw(pk="reply_event"), method="POST"),
+    "visits:event_replies": Row(expect(403, core=OK, facilitator=OK, other_core=404),
+                                kw(pk="reply_event")),
+    "visits:event_reply_counts": Row(expect(403, core=OK, facilitator=OK, other_core=404),
+                                     kw(pk="reply_event")),
+    "visits:event_attendance": Row(expect(403, core=OK, facilitator=OK, other_core=404),
+                                   kw(pk="reply_event"), post=SAME),
+    "visits:event_material_add": Row(expect(403, core=OK, facilitator=OK, other_core=404),
+                                     kw(pk="reply_event"), post=SAME),
+    "visits:event_material_download": Row(
+        expect(OK, other_core=404), kw(pk="reply_event", material_pk="event_material"),
+        prepare=put_event_material_file),
+    "visits:event_material_remove": Row(
+        expect(403, core=OK, facilitator=OK, other_core=404),
+        kw(pk="reply_event", material_pk="event_material"), post=SAME),
+    # Events (visits.views_events): every participant sees the list and an announced event;
+    # setting one up is the core team's (403 for participants). The calendar file is for
+    # those invited (the core team and both visit sites' leads): 403 for the rest.
+    "visits:programme_events": Row(expect(OK, other_core=404), PK),
+    "visits:event_create": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)), PK,
+                               post=SAME),
+    "visits:event_detail": Row(expect(OK, other_core=404), kw(pk="reply_event")),
+    "visits:event_edit": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                             kw(pk="reply_event"), post=SAME),
+    "visits:event_session_add": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                                    kw(pk="reply_event"), post=SAME),
+    "visits:event_session_edit": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                                     kw(pk="reply_event", session_pk="event_session"),
+                                     post=SAME),
+    "visits:event_session_remove": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                                       kw(pk="reply_event", session_pk="event_session"),
+                                       method="POST"),
+    "visits:event_invite": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                               kw(pk="reply_event"), post=SAME),
+    "visits:event_cancel": Row(core_only(**dict.fromkeys(PARTICIPANT_SITES, 403)),
+                               kw(pk="reply_event"), post=SAME),
+    "visits:event_calendar": Row(expect(403, core=OK, facilitator=OK, site_member=OK,
+                                        partner_member=OK,
+                                        other_core=404), kw(pk="reply_event")),
     # --- quality improvement plans -----------------------------------------------------------
     "qips:dashboard": Row(core_only(), PK),
     "qips:programme_plans": Row(core_only(), PK, query="reason=any&q=x&sort=-update"),
     # Every intervention site reads the library; another programme's core team does not.
     "qips:library": Row(expect(OK, other_core=404), PK),
+    "qips:resources": Row(expect(OK, other_core=404), PK,
+                          query="stage=sustaining&kind=guide&query=x"),
     # The core team's page about one site; the site's own team gets a 404 like everyone else.
     "qips:site_journey": Row(core_only(), kw(pk="programme", site_pk="site")),
     # Who did what, when, to one object: the core team only (qips.history).

@@ -61,8 +61,10 @@ def count(client, url) -> int:
 
 
 PAGES = {
-    "plan": ("/qips/{plan}/", 24),
-    "plan edit": ("/qips/{plan}/edit/", 14),
+    # +1 per resource-library prompt (one query each): the plan page has two (after the
+    # visit, sustaining), the edit page one.
+    "plan": ("/qips/{plan}/", 26),
+    "plan edit": ("/qips/{plan}/edit/", 15),
     "measure data": ("/qips/{plan}/measures/{measure}/data/", 12),
     "site plans": ("/sites/{site}/qips/", 8),
     "programme plans": ("/programmes/{programme}/qips/", 7),

@@ -61,16 +61,22 @@ PAGES: dict[str, tuple[str, str, int]] = {
     "evaluation": ("core", "/programmes/{programme}/evaluation/", 9),
     "exports": ("core", "/programmes/{programme}/exports/", 6),
     "programme visits": ("core", "/programmes/{programme}/visits/", 11),
+    "programme events": ("core", "/programmes/{programme}/events/", 8),
     "logistics": ("core", "/programmes/{programme}/logistics/", 7),
     "visit": ("core", "/visits/{visit}/", 12),
     "visit report": ("core", "/visits/{visit}/report/", 29),
     "data pack": ("core", "/visits/{visit}/data-pack/", 19),
     "programme plans": ("core", "/programmes/{programme}/qips/", 8),
-    "plan with charts": ("plan's core team", "/qips/{plan}/", 27),
+    # +2: the resource library's prompts beside the measures and the sustainability section.
+    "plan with charts": ("plan's core team", "/qips/{plan}/", 29),
     "measure data": ("plan's team", "/qips/{plan}/measures/{measure}/data/", 12),
     "library search": ("core", "/programmes/{programme}/library/?query=MDT", 9),
+    "library resources": ("core", "/programmes/{programme}/library/resources/?query=MDT", 9),
     "site plans": ("member", "/sites/{site}/qips/", 10),
     "home (two places)": ("two places", "/", 7),
+    "directory": ("member", "/programmes/{programme}/directory/", 10),
+    "directory filtered": ("member", "/programmes/{programme}/directory/?role=cns&q=a", 10),
+    "role groups": ("core", "/programmes/{programme}/groups/", 8),
 }
 
 

@@ -12,6 +12,7 @@ class VisitsConfig(AppConfig):
         from . import exports, reminders  # noqa: F401
 
         reminders.register_digest_checks()
+        reminders.register_event_digest_checks()
         # This app's part of a person's data export and anonymising (ilcop.privacy).
         from . import privacy
 

@@ -12,7 +12,7 @@ from ilcop.models import User
 
 from . import ics
 from .models import PollInvitee, Visit, VisitAttendee
-from .services.polls import poll_token
+from .services.polls import SUBJECT_RELATED, poll_subject, poll_token
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -39,17 +39,19 @@ PREPARE = {
 def poll_email_send(*, invitee_id: int, kind: str) -> None:
     """The poll's invitation ("invitation"). Reminders to non-responders are sent once each
     through the ledger, by visits.reminders.poll_reminders_send, with the same link."""
-    invitee = (PollInvitee.objects.select_related(
-        "user", "poll__visit__host__organisation", "poll__visit__visitor__organisation",
-        "poll__visit__programme").filter(pk=invitee_id).first())
-    if invitee is None or not invitee.poll.is_open or not invitee.poll.visit.is_open:
+    invitee = (PollInvitee.objects.select_related("user", *SUBJECT_RELATED)
+               .filter(pk=invitee_id).first())
+    if invitee is None or not invitee.poll.is_open:
+        return
+    subject = poll_subject(invitee.poll)
+    if not subject.is_open:
         return
     link = settings.SITE_URL + reverse("visits:poll_answer", args=[poll_token(invitee)])
     send_templated_email(
         template=f"emails/poll_{kind}", to=[invitee.user.email],
-        programme_name=invitee.poll.visit.programme.name,
-        context={"invitee": invitee, "visit": invitee.poll.visit, "poll": invitee.poll,
-                 "link": link, "dates": invitee.poll.dates.all()},
+        programme_name=subject.programme.name,
+        context={"invitee": invitee, "visit": invitee.poll.visit, "event": invitee.poll.event,
+                 "poll": invitee.poll, "link": link, "dates": invitee.poll.dates.all()},
     )
 
 

@@ -1,4 +1,5 @@
-"""Calendar invitations for a visit: iCalendar (RFC 5545) objects sent as iTIP (RFC 5546).
+"""Calendar invitations for a visit or an event: iCalendar (RFC 5545) objects sent as iTIP
+(RFC 5546).
 
 Pure: no Django, no ORM. The caller passes plain values and gets the bytes of a .ics file to
 attach to an email (tests/test_ics.py parses them back).
@@ -68,7 +69,12 @@ def ics_filename(summary: str) -> str:
     return f"{slug or 'invitation'}.ics"
 
 
-def visit_invitation(
+def visit_invitation(**kwargs) -> bytes:
+    """A visit's invitation: attendees are asked to reply from their calendar."""
+    return calendar_invitation(**kwargs)
+
+
+def calendar_invitation(
     *,
     uid: str,
     sequence: int,
@@ -82,8 +88,14 @@ def visit_invitation(
     method: str = REQUEST,
     url: str | None = None,
     stamp: datetime | None = None,
+    rsvp: bool = True,
 ) -> bytes:
-    """The .ics bytes inviting attendees to a visit (method REQUEST) or cancelling it (CANCEL).
+    """The .ics bytes inviting attendees to a visit or an event (method REQUEST) or
+    cancelling it (CANCEL).
+
+    rsvp False asks for no reply from the calendar (RSVP=FALSE): an event's replies are made
+    on its page, because a calendar's reply goes to the organiser's address, a mailbox nobody
+    reads.
 
     organizer and attendees are (name, email). start and end must be timezone-aware; they are
     written as Europe/London wall time (an aware datetime in another zone is converted). stamp
@@ -136,7 +148,7 @@ def visit_invitation(
         address.params["PARTSTAT"] = "NEEDS-ACTION"
         # A cancellation asks for no reply; RSVP defaults to FALSE (RFC 5545 3.2.17).
         if method == REQUEST:
-            address.params["RSVP"] = "TRUE"
+            address.params["RSVP"] = "TRUE" if rsvp else "FALSE"
         event.add("attendee", address)
     if method == REQUEST:
         alarm = Alarm()

@@ -39,8 +39,8 @@ def _attendance(user: User) -> list[dict]:
 
 def _availability(user: User) -> list[dict]:
     return privacy.rows(PollAnswer.objects.filter(invitee__user=user).order_by("pk"),
-                        "invitee__poll__visit__host__code", "poll_date__date", "answer",
-                        "answered_at")
+                        "invitee__poll__visit__host__code", "invitee__poll__event__title",
+                        "poll_date__date", "answer", "answered_at")
 
 
 def _tasks(user: User) -> list[dict]:

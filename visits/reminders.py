@@ -31,7 +31,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,7 +128,8 @@ def poll_reminders_send(now: datetime.datetime | None = None) -> Tally:
     Must send: a digest on Monday could arrive after the poll has closed."""
     # Imported here: visits.services pulls in the scheduler and charts, which AppConfig.ready
     # (importing this module) should not load into every process.
-    from .services.polls import invitee_still_eligible, poll_token
+    from .models import Event
+    from .services.polls import SUBJECT_RELATED, poll_subject, poll_token
 
     now = now or timezone.now()
     tally = Tally()
@@ -136,30 +137,35 @@ def poll_reminders_send(now: datetime.datetime | None = None) -> Tally:
                                               deadline__lte=now + POLL_CLOSING)
     if not closing.exists():  # the hourly run's usual answer, from the deadline index
         return tally
+    # A visit still finding its date, or a draft event (of a programme still running).
+    still_asking = (Q(poll__visit__in=live(Visit.objects.filter(status=Visit.Status.POLLING)))
+                    | (Q(poll__event__status=Event.Status.DRAFT, poll__event__date__isnull=True)
+                       & ~Q(poll__event__programme__status=Programme.Status.CLOSED)))
     invitees = PollInvitee.objects.filter(
-        poll__in=closing, poll__visit__in=live(Visit.objects.filter(status=Visit.Status.POLLING)),
-        responded_at__isnull=True, user__is_active=True,
-    ).select_related("user", "poll__visit__programme", "poll__visit__host__organisation",
-                     "poll__visit__visitor__organisation")
+        still_asking, poll__in=closing, responded_at__isnull=True, user__is_active=True,
+    ).select_related("user", *SUBJECT_RELATED)
     for invitee in invitees:
-        if not invitee_still_eligible(invitee):
-            continue  # has left the team: their link no longer works
+        subject = poll_subject(invitee.poll)
+        if not subject.still_eligible(invitee):
+            continue  # has left the team or the programme: their link no longer works
         if invitee.last_reminded_at and invitee.last_reminded_at > now - POLL_CLOSING:
             # Reminded for this deadline already, by the code before the ledger (which has no
             # row for it); a deadline moved later than this window is a new reminder.
             tally.already += 1
             continue
-        poll, visit = invitee.poll, invitee.poll.visit
+        poll = invitee.poll
         outcome = notify_or_log(
             kind="poll_closing", obj=poll, recipient=invitee.user,
             due_on=timezone.localdate(poll.deadline), template="emails/poll_reminder",
-            must_send=True, programme_name=visit.programme.name,
-            context={"invitee": invitee, "visit": visit, "poll": poll, "link": absolute_url(
-                reverse("visits:poll_answer", args=[poll_token(invitee)]))},
-            summary=f"Say which dates you can make for the visit: {visit}",
-            # The ledger keeps the visit's page, not the personal link: links that work
+            must_send=True, programme_name=subject.programme.name,
+            context={"invitee": invitee, "visit": poll.visit, "event": poll.event, "poll": poll,
+                     "link": absolute_url(
+                         reverse("visits:poll_answer", args=[poll_token(invitee)]))},
+            summary=(f"Say which dates you can make for {subject.title}" if poll.event_id
+                     else f"Say which dates you can make for the visit: {subject.title}"),
+            # The ledger keeps the subject's page, not the personal link: links that work
             # without signing in are never stored (docs/architecture.md).
-            url=link("visits:visit_detail", visit.pk),
+            url=absolute_url(subject.page()),
         )
         if outcome == SENT:
             # Kept up to date for the admin and the poll's history.
@@ -397,3 +403,76 @@ def visits_not_marked_happened(programme: Programme, today: datetime.date) -> li
     return [Overdue(f"{visit}, on {day_text(visit.date)}", link("visits:visit_detail", visit.pk))
             for visit in _visits(programme=programme, status=Visit.Status.CONFIRMED,
                                  date__lt=today).order_by("date", "pk")]
+
+
+# --- A national workshop or online conference -------------------------------------------------
+#
+# event_in_a_week   invitees who have not replied ("please    the event's date   7 to 2 days
+#                   reply") and those coming                                     before
+# event_tomorrow    those coming, with the joining link and   the event's date   the day before
+#   (must send)     the test-your-connection note
+
+EVENT_NOTICES = (
+    Notice("event_in_a_week", days=7, until=1, must_send=False),
+    # The joining link and the connection test are no use in next Monday's digest.
+    Notice("event_tomorrow", days=1, until=0, must_send=True),
+)
+
+
+def _event_invitees(event, notice: Notice):
+    from .models import EventInvitation
+
+    replies = [EventInvitation.Response.ATTENDING]
+    if notice.kind == "event_in_a_week":
+        replies.append(EventInvitation.Response.PENDING)
+    return event.invitations.filter(response__in=replies, user__is_active=True).select_related(
+        "user")
+
+
+def event_reminders_send(now: datetime.datetime | None = None) -> Tally:
+    """Remind the invitees of an announced event a week before (those who have not replied,
+    and those coming) and the day before (those coming)."""
+    from .models import Event
+    from .services.events import email_context
+
+    today = timezone.localdate(now or timezone.now())
+    tally = Tally()
+    furthest = max(n.days for n in EVENT_NOTICES)
+    events = Event.objects.filter(
+        status=Event.Status.ANNOUNCED, date__gt=today,
+        date__lte=today + datetime.timedelta(days=furthest),
+    ).exclude(programme__status=Programme.Status.CLOSED).select_related("programme")
+    for event in events:
+        days = (event.date - today).days
+        notice = next(n for n in EVENT_NOTICES if n.until < days <= n.days)
+        for invitation in _event_invitees(event, notice):
+            pending = invitation.response == invitation.Response.PENDING
+            tally.add(notify_or_log(
+                kind=notice.kind, obj=event, recipient=invitation.user, due_on=event.date,
+                template="emails/event_reminder", must_send=notice.must_send,
+                programme_name=event.programme.name,
+                summary=(f"Reply to the invitation: {event.title}, {day_text(event.date)}"
+                         if pending else f"{event.title}, {day_text(event.date)}"),
+                url=link("visits:event_detail", event.pk),
+                context={**email_context(event, invitation), "pending": pending,
+                         "when": "tomorrow" if days == 1 else f"in {days} days",
+                         "digestible": not notice.must_send},
+            ))
+    return tally
+
+
+def _event_notice_still_due(notification: Notification) -> bool:
+    """Held for a digest: the event is still on for that date and the person still invited
+    and not declining."""
+    from .models import Event, EventInvitation
+
+    return EventInvitation.objects.filter(
+        event_id=notification.object_id, event__status=Event.Status.ANNOUNCED,
+        event__date=notification.due_on, event__date__gte=timezone.localdate(),
+        user_id=notification.recipient_id,
+    ).exclude(response=EventInvitation.Response.NOT_ATTENDING).exists()
+
+
+def register_event_digest_checks() -> None:
+    """Called from VisitsConfig.ready, like register_digest_checks."""
+    register_still_due("event_in_a_week", _event_notice_still_due)

@@ -118,3 +118,39 @@ def send_visit_report(self, report_id: int) -> None:
         report_services.report_sending_failed(
             report_id=report_id, reason=f"the mail server refused {tally.refused} of {total} "
                                         "addresses")
+
+
+# --- national workshops and online conferences ----------------------------------------------
+
+
+@shared_task(bind=True, max_retries=5)
+def send_event_invitations(self, event_id: int) -> None:
+    """Everyone invited and not yet emailed; the ledger makes a retry send only the rest."""
+    from .services import events
+
+    tally = events.event_invitations_send(event_id=event_id)
+    if tally.failed:
+        raise self.retry(countdown=60 * 2 ** self.request.retries)
+
+
+@shared_task
+def send_event_notices(event_id: int, kind: str, sequence: int) -> None:
+    """One task per invitee, so a failure retries that person's email alone."""
+    from .services import events
+
+    for user_id in events.notice_recipients(event_id=event_id, kind=kind):
+        send_event_notice.delay(event_id, user_id, kind, sequence)
+
+
+@shared_task(bind=True, max_retries=5)
+def send_event_notice(self, event_id: int, user_id: int, kind: str, sequence: int) -> None:
+    from .services import events
+
+    deliver(self, lambda: events.event_notice_send(
+        event_id=event_id, user_id=user_id, kind=kind, sequence=sequence),
+        what=f"event {event_id} user {user_id}")
+
+
+@shared_task
+def send_event_reminders() -> dict:
+    return asdict(reminders.event_reminders_send())

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from . import urls_day, urls_observation, urls_report, views, views_data_pack
+from . import (
+    urls_day,
+    urls_event_polls,
+    urls_event_responses,
+    urls_events,
+    urls_observation,
+    urls_report,
+    views,
+    views_data_pack,
+)
 
 app_name = "visits"
 
@@ -27,6 +36,9 @@ urlpatterns = [
     path("visits/<pk:pk>/data-pack.pdf", views_data_pack.data_pack_pdf, name="data_pack_pdf"),
     path("availability/<str:token>/", views.poll_answer, name="poll_answer"),
     *urls_day.urlpatterns,
+    *urls_events.urlpatterns,
     *urls_observation.urlpatterns,
     *urls_report.urlpatterns,
+    *urls_event_responses.urlpatterns,
+    *urls_event_polls.urlpatterns,
 ]

@@ -23,6 +23,7 @@ from . import selectors, services
 from .calendar import ROLE_LABELS
 from .forms import ConfirmForm, PollOpenForm, ReasonForm, RotationForm, VisitDetailsForm
 from .models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAttendee
+from .services.polls import poll_subject
 
 
 def _done(request: HttpRequest, action, success: str, url: str) -> HttpResponse:
@@ -403,7 +404,8 @@ def poll_answer(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(request.path)
     given = dict(invitee.answers.values_list("poll_date__date", "answer"))
     return render(request, "visits/poll_answer.html", {
-        "invitee": invitee, "poll": poll, "visit": poll.visit, "error": error,
+        "invitee": invitee, "poll": poll, "visit": poll.visit, "event": poll.event,
+        "programme": poll_subject(poll).programme, "error": error,
         "rows": [(d.date, given.get(d.date, "")) for d in dates],
         "choices": PollAnswer.Answer.choices,
     })

@@ -21,6 +21,7 @@ from ..models import (
     Site,
     SiteMembership,
 )
+from .participants import PARTICIPATING_STATUSES
 
 
 def core_programmes(user: User) -> QuerySet[Programme]:
@@ -166,7 +167,16 @@ def home_context(user: User) -> dict:
             Prefetch("site__enrolments", queryset=Enrolment.objects.select_related("programme"))
         )
     )
-    return {"core_memberships": core, "site_memberships": memberships}
+    # Where a site team finds its programmes' events, directory and library (issue 11). The
+    # core team reaches them from the programme's page.
+    core_ids = {membership.programme_id for membership in core}
+    taking_part = [programme for programme in Programme.objects.filter(
+        enrolments__status__in=PARTICIPATING_STATUSES,
+        enrolments__site__memberships__user=user,
+        enrolments__site__memberships__ended_at__isnull=True,
+    ).distinct().order_by("-start_date") if programme.pk not in core_ids]
+    return {"core_memberships": core, "site_memberships": memberships,
+            "learning_programmes": taking_part}
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,15 @@ from django.test.utils import override_settings
 from ilcop.celery import app as celery_app
 from ilcop.models import User
 from programmes import demo
+from programmes.demo_community import build_demo_community
+from programmes.demo_resources import build_demo_resources
+from programmes.models import DirectoryListing
 from qips import demo as qips_demo
 from qips import demo_national
 from qips.models import QualityImprovementPlan
 from visits import demo as visits_demo
+from visits.demo_event_responses import build_demo_event_responses
+from visits.demo_events import build_demo_events
 
 DUMMY_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 
@@ -85,6 +90,7 @@ class Command(BaseCommand):
                     visit_counts = visits_demo.build(programme, actor)
                     plan_counts = qips_demo.build(programme, actor)
                     visit_counts["reports"] = visits_demo.reports_build(programme, actor)
+                    learning = _learning_together(programme, actor)
                 national_created = scale == "national" and not demo_national.exists()
                 national_started = time.monotonic()
                 if national_created:
@@ -137,6 +143,10 @@ class Command(BaseCommand):
                 f"Quality improvement plans: {sum(plan_counts.values())} ("
                 + ", ".join(f"{n} {labels[status].lower()}"
                             for status, n in plan_counts.items() if n) + ").")
+            self.stdout.write(
+                f"Learning together: {learning['events']} workshops and conferences, "
+                f"{learning['resources']} library resources, {learning['listed']} people "
+                "listed in the directory.")
         if scale == "national":
             self._national(national_created, national_elapsed)
         self.stdout.write("")
@@ -159,3 +169,16 @@ class Command(BaseCommand):
                           f"{got['activity days']} days ({want['activity days']} days)")
         for programme, email in demo_national.national_logins():
             self.stdout.write(f"{programme}: sign in as {email} (its clinical lead).")
+
+
+def _learning_together(programme, actor: User) -> dict[str, int]:
+    """Issue 11's part of the demo: events with replies, attendance and slides, the resource
+    library, and the directory with a role-group email."""
+    events = build_demo_events(programme, actor)
+    build_demo_event_responses(programme, actor)
+    resources = build_demo_resources(programme, actor)
+    build_demo_community(programme)
+    return {"events": len(events), "resources": len(resources),
+            "listed": DirectoryListing.objects.filter(
+                listed=True, user__site_memberships__site__enrolments__programme=programme,
+            ).distinct().count()}
