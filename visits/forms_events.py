@@ -121,7 +121,10 @@ class AudienceForm(PlainErrorMessagesMixin, forms.Form):
         self.fields["sites"].choices = [(s.pk, f"{s.name}, {s.organisation.name}")
                                         for s in sites]
         if short_notice:
-            self.fields["short_notice_reason"].required = True
+            # Asked for when sending, not when counting who it reaches.
+            self.fields["short_notice_reason"].required = self.data.get("confirmed") == "yes"
+            self.fields["short_notice_reason"].error_messages["required"] = (
+                "Say why the event is announced at short notice")
         else:
             del self.fields["short_notice_reason"]
 

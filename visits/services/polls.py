@@ -212,7 +212,7 @@ def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
 @transaction.atomic
 def poll_answer(*, invitee: PollInvitee, answers: dict[datetime.date, str]) -> PollInvitee:
     """Save someone's answers as they give them. Dates not in the poll are ignored."""
-    poll = AvailabilityPoll.objects.select_for_update().select_related(
+    poll = AvailabilityPoll.objects.select_for_update(of=("self",)).select_related(
         "visit__programme", "event__programme").get(pk=invitee.poll_id)
     subject = poll_subject(poll)
     if not poll.is_open or not subject.is_open:
