@@ -13,7 +13,10 @@ const source = path.join("node_modules", "nhsuk-frontend", "dist", "nhsuk", "nhs
 const target = path.join("node_modules", ".ilcop-static", "nhsuk-frontend.min.css");
 const css = fs.readFileSync(source, "utf8")
   .replace(/@font-face\{[^}]*\}/g, "")
-  .replace(/\/\*# sourceMappingURL=[^*]*\*\//g, "");
+  .replace(/\/\*# sourceMappingURL=[^*]*\*\//g, "")
+  // Its icons are addressed from the site root (/assets/images/...), where nothing is
+  // served: point them at the package's own copies, served under static/nhsuk/.
+  .replace(/url\(\/assets\//g, "url(../nhsuk/assets/");
 if (/https?:\/\//.test(css.replace(/http:\/\/www\.w3\.org\/2000\/svg/g, ""))) {
   throw new Error(`${source} still refers to another origin; update static-build.js`);
 }
