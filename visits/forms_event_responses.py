@@ -11,9 +11,9 @@ from ilcop.uploads import (
     MAX_UPLOAD_BYTES,
     validate_upload,
 )
+from programmes.selectors.participants import audience_role_label
 
 from .models import EventInvitation
-from .selectors_events import role_label
 
 
 class EventReplyForm(forms.Form):
@@ -39,7 +39,7 @@ class EventAttendanceForm(forms.Form):
             self.fields[f"came-{invitation.pk}"] = forms.BooleanField(
                 label=str(invitation.user), required=False,
                 initial=bool(invitation.attended),
-                help_text=f"{role_label(invitation.role)}, {where}. "
+                help_text=f"{audience_role_label(invitation.role)}, {where}. "
                           f"Reply: {invitation.get_response_display()}")
 
     def came(self) -> list[int]:

@@ -16,17 +16,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from ilcop.models import User
-from programmes.models import SiteMembership
 from programmes.selectors.participants import (
+    AUDIENCE_ROLE_LABELS,
     CORE_TEAM_ROLE,
+    audience_role_label,
     is_core_team,
     participant_programmes,
 )
 
 from .models import Event, EventInvitation, EventMaterial
-
-ROLE_LABELS = {CORE_TEAM_ROLE: "Core team", **dict(SiteMembership.Role.choices)}
-CORE_TEAM_LABEL = "Core team"
 
 # A low turnout is worth warning about once it can still be acted on (a reminder, a word
 # with the leads) and no longer looks like people simply not having replied yet.
@@ -75,6 +73,17 @@ def event_for_core_team(user: User, pk: int) -> Event:
     return event
 
 
+def draft_event_for_core_team(user: User, pk: int) -> Event:
+    """The event for its core team, drafts included. Finding a date comes before the event
+    is announced, and its pages are the core team's: a participant who follows a link to one
+    is told it is not theirs (403) rather than that it does not exist."""
+    event = get_object_or_404(Event.objects.select_related("programme").filter(
+        programme__in=participant_programmes(user)), pk=pk)
+    if not is_core_team(user, event.programme):
+        raise PermissionDenied("Only the programme's core team can do this")
+    return event
+
+
 def own_invitation(user: User, event: Event) -> EventInvitation | None:
     return EventInvitation.objects.filter(event=event, user=user).first()
 
@@ -117,7 +126,7 @@ class ReplyCounts:
 
 
 def _site_label(organisation: str | None, site: str | None) -> str:
-    return f"{organisation}: {site}" if site else CORE_TEAM_LABEL
+    return f"{organisation}: {site}" if site else AUDIENCE_ROLE_LABELS[CORE_TEAM_ROLE]
 
 
 def reply_counts(event: Event) -> ReplyCounts:
@@ -132,7 +141,7 @@ def reply_counts(event: Event) -> ReplyCounts:
     total = ReplyRow("Total")
     recorded = False
     for group in groups:
-        label = role_label(group["role"])
+        label = audience_role_label(group["role"])
         roles.setdefault(group["role"], ReplyRow(label)).add(group["response"], group["n"],
                                                              group["came"])
         key = (group["site_id"] is not None, group["site__organisation__name"] or "",
@@ -141,7 +150,7 @@ def reply_counts(event: Event) -> ReplyCounts:
         sites[key].add(group["response"], group["n"], group["came"])
         total.add(group["response"], group["n"], group["came"])
         recorded = recorded or group["recorded"] > 0
-    role_order = list(ROLE_LABELS)
+    role_order = list(AUDIENCE_ROLE_LABELS)
     by_role = sorted(roles.items(), key=lambda item: (
         role_order.index(item[0]) if item[0] in role_order else len(role_order), item[0]))
     # The core team first, then the sites by organisation and name.
@@ -150,8 +159,6 @@ def reply_counts(event: Event) -> ReplyCounts:
                        total=total, attendance_recorded=recorded)
 
 
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role.replace("_", " ").capitalize())
 
 
 def event_invitations(event: Event) -> list[EventInvitation]:
@@ -159,7 +166,7 @@ def event_invitations(event: Event) -> list[EventInvitation]:
     invitations = list(EventInvitation.objects.filter(event=event)
                        .select_related("user", "site__organisation"))
     for invitation in invitations:
-        invitation.role_label = role_label(invitation.role)
+        invitation.role_label = audience_role_label(invitation.role)
     return invitations
 
 

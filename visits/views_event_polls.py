@@ -6,29 +6,19 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ilcop.concurrency import single_submission
-from ilcop.models import User
-from programmes.selectors import is_core_team, participant_programmes, participant_sites
+from programmes.selectors import participant_sites
 
+from . import selectors_events
 from .forms_event_polls import EventPollOpenForm
 from .models import AvailabilityPoll, Event
 from .services import polls as services
-
-
-def _event_for_core_team(user: User, pk: int) -> Event:
-    """The event for its core team. A poll is asked before an event is announced, so unlike
-    the event's own page a participant learns of the draft here: a 403, not a 404."""
-    event = get_object_or_404(Event.objects.select_related("programme").filter(
-        programme__in=participant_programmes(user)), pk=pk)
-    if not is_core_team(user, event.programme):
-        raise PermissionDenied("Only the programme's core team can do this")
-    return event
 
 
 def _service_errors_on_form(form: EventPollOpenForm, exc: ValidationError) -> None:
@@ -43,7 +33,7 @@ def _service_errors_on_form(form: EventPollOpenForm, exc: ValidationError) -> No
 @require_http_methods(["GET", "POST"])
 @single_submission
 def event_poll_open(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _event_for_core_team(request.user, pk)
+    event = selectors_events.draft_event_for_core_team(request.user, pk)
     request.programme = event.programme
     if hasattr(event, "poll"):
         return redirect("visits:event_poll_results", event.pk)
@@ -74,7 +64,7 @@ def event_poll_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def event_poll_results(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _event_for_core_team(request.user, pk)
+    event = selectors_events.draft_event_for_core_team(request.user, pk)
     request.programme = event.programme
     poll = get_object_or_404(AvailabilityPoll, event=event)
     return render(request, "visits/events/poll_results.html", {
@@ -86,7 +76,7 @@ def event_poll_results(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def event_choose_date(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _event_for_core_team(request.user, pk)
+    event = selectors_events.draft_event_for_core_team(request.user, pk)
     try:
         date = datetime.date.fromisoformat(request.POST.get("date", ""))
     except ValueError:

@@ -30,9 +30,11 @@ from .core import (
 )
 from .evaluation import programme_evaluation
 from .participants import (
+    AUDIENCE_ROLE_LABELS,
     CORE_TEAM_ROLE,
     PARTICIPATING_STATUSES,
     AudienceMember,
+    audience_role_label,
     is_core_team,
     is_participant,
     participant_audience,
@@ -43,6 +45,8 @@ from .participants import (
 )
 
 __all__ = [
+    "AUDIENCE_ROLE_LABELS",
+    "audience_role_label",
     "CORE_TEAM_ROLE",
     "AudienceMember",
     "participant_audience",

@@ -61,6 +61,13 @@ def participant_memberships(programme: Programme) -> QuerySet[SiteMembership]:
 
 
 CORE_TEAM_ROLE = "core_team"
+# Every role someone can be reached through, in the order lists show them.
+AUDIENCE_ROLE_LABELS = {CORE_TEAM_ROLE: "Core team", **dict(SiteMembership.Role.choices)}
+
+
+def audience_role_label(role: str) -> str:
+    """A role an invitation or email reached someone through, in words."""
+    return AUDIENCE_ROLE_LABELS.get(role, role.replace("_", " ").capitalize())
 
 
 @dataclass(frozen=True)

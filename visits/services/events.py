@@ -27,8 +27,12 @@ from ilcop.mail import send_templated_email
 from ilcop.models import Notification, User
 from ilcop.notifications import Tally, notify_or_log
 from ilcop.services import changed_summary, model_update
-from programmes.models import Programme, SiteMembership
-from programmes.selectors.participants import CORE_TEAM_ROLE, participant_audience
+from programmes.models import Programme
+from programmes.selectors.participants import (
+    CORE_TEAM_ROLE,
+    audience_role_label,
+    participant_audience,
+)
 
 from .. import ics
 from ..models import Event, EventInvitation, EventSession
@@ -61,8 +65,7 @@ def announcing_at_short_notice(event: Event, today: datetime.date | None = None)
 
 
 def role_labels(roles: list[str]) -> list[str]:
-    labels = dict(SiteMembership.Role.choices)
-    return [labels.get(role, role) for role in roles]
+    return [audience_role_label(role) for role in roles]
 
 
 def _log(event: Event, verb: str, user: User | None, summary: str, data=None) -> None:
