@@ -121,3 +121,7 @@ def resource_path(instance, filename: str) -> str:
 
 def evidence_path(instance, filename: str) -> str:
     return f"evidence/{uuid.uuid4().hex}{_extension(filename, dot=True)}"
+
+
+def review_document_path(instance, filename: str) -> str:
+    return f"reviews/{uuid.uuid4().hex}{_extension(filename, dot=True)}"

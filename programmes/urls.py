@@ -1,5 +1,7 @@
 from django.urls import path
 
+from . import urls_reviewers, urls_self_report
+
 from .views import (
     allocation,
     audit,
@@ -117,4 +119,6 @@ urlpatterns = [
     path("invitations/<pk:invitation_pk>/withdraw/", team.invitation_revoke,
          name="invitation_revoke"),
     path("invitations/<str:token>/", team.invitation_accept, name="invitation_accept"),
+    *urls_self_report.urlpatterns,
+    *urls_reviewers.urlpatterns,
 ]

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from . import urls_action_plans
+
 from .views import dashboard, history, journey, parts, plans, resources
 
 app_name = "qips"
@@ -34,4 +36,5 @@ urlpatterns = [
     path("qips/<pk:pk>/<slug:part>/<pk:part_pk>/edit/", parts.part_edit, name="part_edit"),
     path("qips/<pk:pk>/<slug:part>/<pk:part_pk>/remove/", parts.part_delete,
          name="part_delete"),
+    *urls_action_plans.urlpatterns,
 ]

@@ -233,6 +233,12 @@ def build_world() -> World:
                       "role_group_unsubscribe_token": unsubscribe_token(
                           site_member, programme, [lead])})
 
+    other_programme = Programme.objects.exclude(pk=programme.pk).get()
+    # One-way review programmes (issue 12): tests/matrix_world_one_way.py.
+    from .matrix_world_one_way import build_one_way_world
+
+    build_one_way_world(world, site=site, partner=partner, unrelated=unrelated)
+
     world.ids.update({
         "programme": programme.pk, "site": site.pk, "partner": partner.pk,
         "enrolment": Enrolment.objects.get(programme=programme, site=site).pk,
@@ -250,7 +256,7 @@ def build_world() -> World:
         "question": comment_question.pk, "answer": response.answers.get().pk,
         "survey_code": collection.code,
         "staff": world.staff.pk, "person": site_member.pk,
-        "other_programme": Programme.objects.exclude(pk=programme.pk).get().pk,
+        "other_programme": other_programme.pk,
     })
     return world
 

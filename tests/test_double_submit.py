@@ -157,6 +157,13 @@ IDEMPOTENT = {
     ("visits/visit_detail.html", "visits:attendee_remove"): STATE,
     ("visits/visit_detail.html", "visits:task_toggle"): "sets done or not done, as sent",
     ("visits/visit_form.html", "self"): EDIT,
+    # --- one-way reviews (issue 12): each area below its own line ---
+    # self-report
+    # decisions and reviewers
+    # reviews
+    # review visits and findings
+    # review reports
+    # action plans and shared learning
 }
 
 

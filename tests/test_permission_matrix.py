@@ -124,8 +124,11 @@ PLAN = kw(pk="plan")
 
 MATRIX: dict[str, Row] = {
     # --- people's own pages ------------------------------------------------------------------
-    # Anyone with one place in the product is sent straight to it (programmes.views.home).
-    "programmes:home": Row(expect(REDIRECT)),
+    # Anyone with one place in the product is sent straight to it (programmes.views.home);
+    # the core team runs the one-way programme too, and two of the site leads also belong to
+    # one of its services (tests/matrix_world_one_way.py), so they choose from a list.
+    "programmes:home": Row(expect(REDIRECT, core=OK, facilitator=OK, site_member=OK,
+                                  unrelated_member=OK)),
     "email_preferences": Row(expect(OK)),
     # A person's data on request (ilcop.views_privacy): everyone downloads their own; only
     # staff (the data protection officer's route) export or anonymise someone else.
@@ -393,6 +396,12 @@ MATRIX: dict[str, Row] = {
                                             part_pk="driver"), post=SAME),
     "qips:part_delete": Row(team_writes(), kw(pk="plan", part=Fixed("drivers"),
                                               part_pk="driver"), method="POST"),
+    # --- one-way reviews: self-report (issue 12) ---
+    # --- one-way reviews: decisions and reviewers (issue 12) ---
+    # --- one-way reviews: reviews (issue 12) ---
+    # --- one-way reviews: review visits and findings (issue 12) ---
+    # --- one-way reviews: review reports (issue 12) ---
+    # --- one-way reviews: action plans and shared learning (issue 12) ---
 }
 
 

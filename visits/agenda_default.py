@@ -129,3 +129,97 @@ DEFAULT_AGENDA: tuple[Session, ...] = (
 
 def total_minutes(agenda: tuple[Session, ...] = DEFAULT_AGENDA) -> int:
     return sum(session.minutes for session in agenda)
+
+
+# --- a one-way review's day ------------------------------------------------------------------
+#
+# Source: the evaluation of NHS England's Quality & Nursing Team peer review programme (seed
+# 003, recommendations 6.1): "Focus peer review visit interaction on a select number of
+# pre-defined issues" (the key lines of enquiry agreed with the service beforehand) and
+# "Increase time and opportunities for interaction and informal exchanges during peer review
+# visits", because reviewers and services learnt most from informal conversations and the
+# visit gave little help on *how* to improve. So the day keeps informal time at arrival, over
+# lunch and before the feedback, and closes with verbal feedback that names strengths first.
+
+REVIEW_TEMPLATE_NAME = "One-day peer review"
+
+_REVIEW_SAFE_SPACE = (
+    "The aim is improvement, not inspection: ask how things work and what would help, and "
+    "say what is done well as readily as what falls short."
+)
+
+REVIEW_AGENDA: tuple[Session, ...] = (
+    Session(
+        kind="informal",
+        title="Arrival and coffee with the service team",
+        minutes=30,
+        guidance=(
+            "Informal time: reviewers meet the people they will talk to later, away from the "
+            "formal sessions. Nothing is recorded. " + _REVIEW_SAFE_SPACE
+        ),
+    ),
+    Session(
+        kind="introduction",
+        title="The service's introduction",
+        minutes=30,
+        guidance=(
+            "The service presents itself, its self-report and what it is proud of and "
+            "worried about. Reviewers ask questions to understand."
+        ),
+    ),
+    Session(
+        kind="lines_of_enquiry",
+        title="Discussion: the key lines of enquiry",
+        minutes=75,
+        guidance=(
+            "Work through the lines of enquiry agreed with the service before the visit, one "
+            "at a time. For each, ask what the service has tried, what got in the way and "
+            "what help would make a difference. " + _REVIEW_SAFE_SPACE
+        ),
+    ),
+    Session(
+        kind="informal",
+        title="Lunch with staff",
+        minutes=45,
+        guidance=(
+            "Informal time with staff who were not in the morning's sessions, including "
+            "administrative staff and, where they wish, patients. Nothing is recorded."
+        ),
+    ),
+    Session(
+        kind="standards",
+        title="Review against the standards",
+        minutes=75,
+        guidance=(
+            "Go through the standards with the evidence the service shared, recording each as "
+            "met, partly met or not met with the evidence seen. Note good practice others "
+            "could learn from, and for anything not met, how the service could improve."
+        ),
+    ),
+    Session(
+        kind="informal",
+        title="Reviewers' private time",
+        minutes=30,
+        guidance=(
+            "The review team agrees its findings and the points for the verbal feedback."
+        ),
+    ),
+    Session(
+        kind="review_feedback",
+        title="Verbal feedback to the service",
+        minutes=30,
+        guidance=(
+            "Strengths first, then the findings against each standard and the suggestions on "
+            "how to improve. Agree what goes into the action plan, who owns it and when the "
+            "next review will be. The written report follows."
+        ),
+    ),
+)
+
+
+def agenda_for(kind: str) -> tuple[str, tuple[Session, ...]]:
+    """The default agenda's name and sessions for a programme of ``kind`` (Programme.Kind's
+    values): the ILCOP visit day, or a one-way review's day."""
+    if kind == "one_way":
+        return REVIEW_TEMPLATE_NAME, REVIEW_AGENDA
+    return TEMPLATE_NAME, DEFAULT_AGENDA

@@ -41,6 +41,10 @@ ROLE_LABELS = {
     "manager": "manager",
     "executive_sponsor": "executive sponsor",
     FACILITATOR_ROLE: "facilitator",
+    # A one-way review's team (visits.models.review), attending as the visiting team.
+    "lead_reviewer": "lead reviewer",
+    "clinical_peer": "clinical peer reviewer",
+    "patient_reviewer": "patient reviewer",
 }
 DEFAULT_MINIMUM_ROLES = ("clinical_lead", "cns", "mdt_coordinator")
 

@@ -1,5 +1,6 @@
 """Reads for visits, and who may see them: the programme's core team and the current
-members of the two sites. Anyone else gets a 404."""
+members of the two sites (for a one-way review's visit, the service's members and the
+review team). Anyone else gets a 404."""
 
 import datetime
 import re
@@ -36,6 +37,7 @@ def visible_visits(user: User) -> QuerySet[Visit]:
         Q(programme__core_team__user=user)
         | Q(host__memberships__user=user, host__memberships__ended_at__isnull=True)
         | Q(visitor__memberships__user=user, visitor__memberships__ended_at__isnull=True)
+        | Q(review__team__reviewer__user=user)
     ).distinct()
 
 

@@ -7,6 +7,9 @@ from . import (
     urls_events,
     urls_observation,
     urls_report,
+    urls_review_reports,
+    urls_review_visits,
+    urls_reviews,
     views,
     views_data_pack,
 )
@@ -41,4 +44,7 @@ urlpatterns = [
     *urls_report.urlpatterns,
     *urls_event_responses.urlpatterns,
     *urls_event_polls.urlpatterns,
+    *urls_reviews.urlpatterns,
+    *urls_review_visits.urlpatterns,
+    *urls_review_reports.urlpatterns,
 ]

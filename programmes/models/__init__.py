@@ -23,9 +23,35 @@ from .core import (
     Weekday,
 )
 from .pairing import Pair, Pairing, PairingConflict, Randomisation
+from .surveillance import (
+    ConflictOfInterest,
+    EvidenceDocument,
+    IndicatorResponse,
+    QualityIndicator,
+    RegionalHub,
+    RegionalHubMembership,
+    Reviewer,
+    RiskLevel,
+    SelfReport,
+    SelfReportCycle,
+    Standard,
+    SurveillanceDecision,
+)
 from .survey import Survey, SurveyAnswer, SurveyCollection, SurveyQuestion, SurveyResponse
 
 __all__ = [
+    "ConflictOfInterest",
+    "EvidenceDocument",
+    "IndicatorResponse",
+    "QualityIndicator",
+    "RegionalHub",
+    "RegionalHubMembership",
+    "Reviewer",
+    "RiskLevel",
+    "SelfReport",
+    "SelfReportCycle",
+    "Standard",
+    "SurveillanceDecision",
     "DirectoryListing",
     "GroupMessage",
     "Resource",

@@ -102,7 +102,8 @@ class ResourceTopic(models.Model):
 
 class Resource(models.Model):
     """A QI guide, template or sustainability resource in a programme's library: a file the
-    core team uploaded, or a link to one published elsewhere."""
+    core team uploaded, a link to one published elsewhere, or (good practice from a one-way
+    review) text."""
 
     class Kind(models.TextChoices):
         GUIDE = "guide", "Guide"
@@ -131,6 +132,9 @@ class Resource(models.Model):
     filename = models.CharField(max_length=200, blank=True)
     size = models.PositiveIntegerField(default=0)
     link = models.URLField(max_length=500, blank=True)
+    # Good practice found in a one-way review (issue 12) is shared as text: what the service
+    # does, written without identifying anyone (visits.StandardFinding.library_resource).
+    body = models.TextField("what the good practice is", blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -139,8 +143,8 @@ class Resource(models.Model):
     class Meta:
         ordering = ["title"]
         constraints = [
-            models.CheckConstraint(condition=~Q(file="") | ~Q(link=""),
-                                   name="resource_has_file_or_link"),
+            models.CheckConstraint(condition=~Q(file="") | ~Q(link="") | ~Q(body=""),
+                                   name="resource_has_file_link_or_text"),
         ]
 
     def __str__(self) -> str:

@@ -81,6 +81,22 @@ class Programme(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(26)],
         help_text="Announcing an event with less notice than this shows a warning",
     )
+    # One-way review programmes (programmes.models.surveillance). A service scoring below
+    # this share of its good-practice indicators is flagged, as is one missing any agreed
+    # indicator (seed 003, section 1.1.1); the share is the programme's to set.
+    compliance_threshold = models.PositiveSmallIntegerField(
+        "good practice compliance threshold (%)", default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="One-way reviews: a service meeting fewer of its good practice indicators "
+                  "than this is flagged for a surveillance decision",
+    )
+    # The review team's mix (seed 003: clinical peers and patient reviewers).
+    review_team_min_clinical = models.PositiveSmallIntegerField(
+        "fewest clinical peers on a review team", default=1,
+        validators=[MaxValueValidator(10)])
+    review_team_min_patient = models.PositiveSmallIntegerField(
+        "fewest patient reviewers on a review team", default=1,
+        validators=[MaxValueValidator(10)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +110,10 @@ class Programme(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_one_way(self) -> bool:
+        return self.kind == self.Kind.ONE_WAY
 
 
 class CoreTeamMembership(models.Model):

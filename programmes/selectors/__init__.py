@@ -32,6 +32,7 @@ from .evaluation import programme_evaluation
 from .participants import (
     AUDIENCE_ROLE_LABELS,
     CORE_TEAM_ROLE,
+    ONE_WAY_PARTICIPATING_STATUSES,
     PARTICIPATING_STATUSES,
     AudienceMember,
     audience_role_label,
@@ -41,6 +42,8 @@ from .participants import (
     participant_memberships,
     participant_programmes,
     participant_sites,
+    participating_enrolments,
+    participating_statuses,
     programme_for_participant,
 )
 
@@ -50,7 +53,10 @@ __all__ = [
     "CORE_TEAM_ROLE",
     "AudienceMember",
     "participant_audience",
+    "ONE_WAY_PARTICIPATING_STATUSES",
     "PARTICIPATING_STATUSES",
+    "participating_enrolments",
+    "participating_statuses",
     "ExportScope",
     "IndicatorFigure",
     "can_create_programme",

@@ -21,7 +21,7 @@ from ..models import (
     Site,
     SiteMembership,
 )
-from .participants import PARTICIPATING_STATUSES
+from .participants import participating_enrolments
 
 
 def core_programmes(user: User) -> QuerySet[Programme]:
@@ -171,10 +171,10 @@ def home_context(user: User) -> dict:
     # core team reaches them from the programme's page.
     core_ids = {membership.programme_id for membership in core}
     taking_part = [programme for programme in Programme.objects.filter(
-        enrolments__status__in=PARTICIPATING_STATUSES,
-        enrolments__site__memberships__user=user,
-        enrolments__site__memberships__ended_at__isnull=True,
-    ).distinct().order_by("-start_date") if programme.pk not in core_ids]
+        pk__in=Enrolment.objects.filter(
+            participating_enrolments(), site__memberships__user=user,
+            site__memberships__ended_at__isnull=True).values("programme_id"),
+    ).order_by("-start_date") if programme.pk not in core_ids]
     return {"core_memberships": core, "site_memberships": memberships,
             "learning_programmes": taking_part}
 

@@ -6,6 +6,10 @@ intervention arm. Control-arm sites are left out on purpose: meeting interventio
 reading their plans or joining their workshops would contaminate the comparison the
 programme's evaluation rests on (as for the plan library). Sites not yet allocated, and
 withdrawn sites, are not participants either.
+
+A one-way review programme has no arms and nothing to contaminate: every service enrolled in
+it takes part unless it withdrew or was found ineligible, so its teams share good practice and
+come to its events (seed 003: learning was not shared between providers).
 """
 
 from collections.abc import Iterable
@@ -19,18 +23,33 @@ from ilcop.models import User
 from ..models import CoreTeamMembership, Enrolment, Programme, Site, SiteMembership
 
 PARTICIPATING_STATUSES = (Enrolment.Status.INTERVENTION,)
+ONE_WAY_PARTICIPATING_STATUSES = (Enrolment.Status.INTERESTED, Enrolment.Status.APPROVED,
+                                  Enrolment.Status.ELIGIBLE, Enrolment.Status.INTERVENTION)
+
+
+def participating_enrolments(prefix: str = "") -> Q:
+    """The enrolments whose site's members take part, as a filter on Enrolment (or, with
+    ``prefix`` such as "enrolments__", on a model that reaches it)."""
+    return (Q(**{f"{prefix}programme__kind": Programme.Kind.RECIPROCAL,
+                 f"{prefix}status__in": PARTICIPATING_STATUSES})
+            | Q(**{f"{prefix}programme__kind": Programme.Kind.ONE_WAY,
+                   f"{prefix}status__in": ONE_WAY_PARTICIPATING_STATUSES}))
+
+
+def participating_statuses(programme: Programme) -> tuple[str, ...]:
+    if programme.kind == Programme.Kind.ONE_WAY:
+        return ONE_WAY_PARTICIPATING_STATUSES
+    return PARTICIPATING_STATUSES
 
 
 def participant_programmes(user: User) -> QuerySet[Programme]:
     """Programmes in which this person is a participant."""
     if not user.is_authenticated:
         return Programme.objects.none()
-    return Programme.objects.filter(
-        Q(core_team__user=user)
-        | Q(enrolments__status__in=PARTICIPATING_STATUSES,
-            enrolments__site__memberships__user=user,
-            enrolments__site__memberships__ended_at__isnull=True)
-    ).distinct()
+    taking_part = Enrolment.objects.filter(
+        participating_enrolments(), site__memberships__user=user,
+        site__memberships__ended_at__isnull=True).values("programme_id")
+    return Programme.objects.filter(Q(core_team__user=user) | Q(pk__in=taking_part)).distinct()
 
 
 def programme_for_participant(user: User, pk: int) -> Programme:
@@ -49,7 +68,7 @@ def is_core_team(user: User, programme: Programme) -> bool:
 
 def participant_sites(programme: Programme) -> QuerySet[Site]:
     return Site.objects.filter(enrolments__programme=programme,
-                               enrolments__status__in=PARTICIPATING_STATUSES)
+                               enrolments__status__in=participating_statuses(programme))
 
 
 def participant_memberships(programme: Programme) -> QuerySet[SiteMembership]:

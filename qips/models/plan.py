@@ -40,6 +40,17 @@ class QualityImprovementPlan(models.Model):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="qips")
     focus_area = models.ForeignKey(FocusArea, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="qips")
+    # A one-way review's action plan is a plan like any other (its owner is
+    # ``reporting_owner``, its actions the milestones), so monthly updates, reminders and the
+    # core team's follow-up lists serve it unchanged (seed 003: nobody owned the action plan,
+    # and there was no follow-up or next review date).
+    review = models.OneToOneField("visits.PeerReview", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="action_plan")
+    support_requested = models.TextField(
+        "support the service asks for", blank=True,
+        help_text="How you need help, not only what must change: expertise, a visit to a "
+                  "service that does this well, time, money or a decision by someone else")
+    next_review_on = models.DateField("next review date", null=True, blank=True)
     title = models.CharField(max_length=200)
     problem_statement = models.TextField(
         blank=True,
@@ -183,11 +194,24 @@ class PlanRole(models.Model):
 
 
 class Milestone(models.Model):
+    """A step on the plan's timeline; on a review's action plan, an action."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        BLOCKED = "blocked", "Blocked"
+        DONE = "done", "Done"
+
     plan = models.ForeignKey(QualityImprovementPlan, on_delete=models.CASCADE,
                              related_name="milestones")
     title = models.CharField(max_length=200)
     due_on = models.DateField()
     done_on = models.DateField(null=True, blank=True)
+    owner = models.CharField("who", max_length=150, blank=True)
+    # Kept in step with done_on by qips.services.parts: done exactly when done_on is set.
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
+    finding = models.ForeignKey("visits.StandardFinding", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="actions")
 
     class Meta:
         ordering = ["due_on", "pk"]

@@ -1,6 +1,6 @@
 """The visits app's models, one module per subject: arranging visits (core), the visit day
-(day), the observation form (observation), the visit report (report) and national
-workshops and online conferences (events)."""
+(day), the observation form (observation), the visit report (report), national
+workshops and online conferences (events) and one-way peer reviews (review)."""
 
 from .core import (
     AvailabilityPoll,
@@ -24,8 +24,24 @@ from .day import (
 from .events import Event, EventInvitation, EventMaterial, EventSession
 from .observation import ObservationForm, ObservationResponse
 from .report import VisitReport
+from .review import (
+    LineOfEnquiry,
+    PeerReview,
+    ReportRecipient,
+    ReviewChecklistItem,
+    ReviewDocument,
+    ReviewTeamMember,
+    StandardFinding,
+)
 
 __all__ = [
+    "LineOfEnquiry",
+    "PeerReview",
+    "ReportRecipient",
+    "ReviewChecklistItem",
+    "ReviewDocument",
+    "ReviewTeamMember",
+    "StandardFinding",
     "AgendaTemplate",
     "AgendaTemplateItem",
     "AvailabilityPoll",

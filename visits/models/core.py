@@ -38,7 +38,12 @@ class Visit(models.Model):
     pair = models.ForeignKey(Pair, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="visits")
     host = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="hosted_visits")
-    visitor = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="made_visits")
+    # The visiting site of a reciprocal pair. A one-way review's visits have none: their
+    # visitors are the review team (visits.models.review), attending as the "visiting" team.
+    visitor = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="made_visits")
+    review = models.ForeignKey("visits.PeerReview", null=True, blank=True,
+                               on_delete=models.CASCADE, related_name="visits")
     # The visit that must happen first: a pair's return visit follows its first.
     after = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
@@ -50,6 +55,7 @@ class Visit(models.Model):
     end_time = models.TimeField(null=True, blank=True)
     venue = models.CharField(max_length=300, blank=True)
     directions = models.TextField("directions or joining details", blank=True)
+    virtual = models.BooleanField("held online", default=False)
     # The calendar invitation's identity: the same UID for every update, a higher SEQUENCE
     # for each change (RFC 5546, section 2.1.4).
     uid = models.CharField(max_length=100, unique=True, default=uuid.uuid4)
@@ -63,10 +69,19 @@ class Visit(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(host=models.F("visitor")),
                                    name="visit_host_is_not_visitor"),
+            models.CheckConstraint(condition=Q(visitor__isnull=False) | Q(review__isnull=False),
+                                   name="visit_has_a_visiting_site_or_a_review"),
         ]
 
     def __str__(self) -> str:
+        if self.visitor_id is None:
+            return f"Peer review visit to {self.host.organisation.name}"
         return f"{self.visitor.organisation.name} visits {self.host.organisation.name}"
+
+    @property
+    def is_review(self) -> bool:
+        """A one-way review's visit: the visitors are a review team, not a site."""
+        return self.review_id is not None
 
     @property
     def is_open(self) -> bool:

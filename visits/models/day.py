@@ -19,6 +19,11 @@ class SessionKind(models.TextChoices):
     AUDIT_DISCUSSION = "audit_discussion", "Discussion: audit data"
     SURVEY_DISCUSSION = "survey_discussion", "Discussion: patient experience survey"
     SUMMARY = "summary", "Summary and quality improvement plan"
+    # A one-way review's day (visits.agenda_default.REVIEW_AGENDA).
+    INFORMAL = "informal", "Informal time"
+    LINES_OF_ENQUIRY = "lines_of_enquiry", "Discussion: key lines of enquiry"
+    STANDARDS = "standards", "Review against the standards"
+    REVIEW_FEEDBACK = "review_feedback", "Verbal feedback to the service"
     OTHER = "other", "Other"
 
 

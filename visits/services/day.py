@@ -52,17 +52,18 @@ ROLE_ORDER = (*SITE_ROLES, "facilitator")
 
 @transaction.atomic
 def agenda_template_default(*, programme: Programme, user: User | None = None) -> AgendaTemplate:
-    """The programme's default agenda, created from Box 1 the first time it is needed."""
+    """The programme's default agenda, created the first time it is needed: Box 1 for a
+    reciprocal programme, the one-day review for a one-way one (agenda_default.agenda_for)."""
     Programme.objects.select_for_update().filter(pk=programme.pk).first()
     template = programme.agenda_templates.filter(is_default=True).order_by("pk").first()
     if template is not None:
         return template
-    template = AgendaTemplate.objects.create(programme=programme, is_default=True,
-                                             name=agenda_default.TEMPLATE_NAME)
+    name, sessions = agenda_default.agenda_for(programme.kind)
+    template = AgendaTemplate.objects.create(programme=programme, is_default=True, name=name)
     AgendaTemplateItem.objects.bulk_create(
         AgendaTemplateItem(template=template, order=n, kind=s.kind, title=s.title,
                            minutes=s.minutes, guidance=s.guidance)
-        for n, s in enumerate(agenda_default.DEFAULT_AGENDA, start=1))
+        for n, s in enumerate(sessions, start=1))
     log_action(template, "agenda_template.created", actor=user,
                summary="Created the default visit-day agenda", scopes=[programme])
     return template
@@ -77,7 +78,8 @@ def visit_agenda_preview(visit: Visit) -> list[VisitAgendaItem]:
     template = visit.programme.agenda_templates.filter(is_default=True).first()
     sessions = ([(t.kind, t.title, t.minutes, t.guidance) for t in template.items.all()]
                 if template else
-                [(s.kind, s.title, s.minutes, s.guidance) for s in agenda_default.DEFAULT_AGENDA])
+                [(s.kind, s.title, s.minutes, s.guidance)
+                 for s in agenda_default.agenda_for(visit.programme.kind)[1]])
     return [VisitAgendaItem(visit=visit, order=n, kind=kind, title=title,
                             planned_minutes=minutes, guidance=guidance)
             for n, (kind, title, minutes, guidance) in enumerate(sessions, start=1)]

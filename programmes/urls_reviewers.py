@@ -1,0 +1,3 @@
+"""Surveillance decisions and the reviewer pool (one-way review programmes)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Standards, indicators, self-reports and regional hubs (one-way review programmes)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Action plans after a review, and shared learning (one-way review programmes)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""A review's report: distribution, delivery, visibility, publication (one-way review programmes)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""A review's visits and its findings against the standards (one-way review programmes)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Peer reviews: set-up, team, lines of enquiry, checklist, documents (one-way review programmes)."""
+
+urlpatterns: list = []
