@@ -272,6 +272,8 @@ CELERY_BEAT_SCHEDULE = {
                       "schedule": crontab(minute=15, hour=8)},
     "progress-update-reminders": {"task": "qips.tasks.send_progress_reminders",
                                   "schedule": crontab(minute=20, hour=8)},
+    "action-plan-reminders": {"task": "qips.tasks.send_action_plan_reminders",
+                              "schedule": crontab(minute=35, hour=8)},
     "personal-digests": {"task": "ilcop.tasks.send_digests",
                          "schedule": crontab(minute=0, hour=9, day_of_week="mon")},
     # Tasks the broker refused while Redis was down (ilcop.outbox), queued once it is back.

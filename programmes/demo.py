@@ -45,6 +45,11 @@ CORE_FACILITATOR_EMAIL = f"facilitator@{DEMO_EMAIL_DOMAIN}"
 SITE_LEAD_EMAIL = f"site.lead@{DEMO_EMAIL_DOMAIN}"
 SITE_CNS_EMAIL = f"site.cns@{DEMO_EMAIL_DOMAIN}"
 SITE_MDT_COORDINATOR_EMAIL = f"site.mdtc@{DEMO_EMAIL_DOMAIN}"
+# The one-way review programme (qips.demo_one_way).
+SERVICE_LEAD_EMAIL = f"service.lead@{DEMO_EMAIL_DOMAIN}"
+REVIEWER_EMAIL = f"reviewer@{DEMO_EMAIL_DOMAIN}"
+HUB_EMAIL = f"hub@{DEMO_EMAIL_DOMAIN}"
+ONE_WAY_PROGRAMME_NAME = "Thoracic Surgery Quality Surveillance"
 
 DEMO_LOGINS: tuple[tuple[str, str], ...] = (
     ("Core team: clinical lead (respiratory physician)", CORE_LEAD_EMAIL),
@@ -54,6 +59,9 @@ DEMO_LOGINS: tuple[tuple[str, str], ...] = (
     ("Site: clinical lead", SITE_LEAD_EMAIL),
     ("Site: clinical nurse specialist", SITE_CNS_EMAIL),
     ("Site: MDT coordinator", SITE_MDT_COORDINATOR_EMAIL),
+    ("One-way review: clinical lead of the reviewed service", SERVICE_LEAD_EMAIL),
+    ("One-way review: lead reviewer", REVIEWER_EMAIL),
+    ("One-way review: regional hub analyst", HUB_EMAIL),
 )
 
 # --- The shape of the programme -----------------------------------------------------------------
@@ -771,6 +779,10 @@ def delete_demo() -> dict[str, int]:
     from .models import Organisation, Programme, Site
 
     programme_ids = list(demo_programmes().values_list("pk", flat=True))
+    # The one-way programme's services stand at the demo's trusts (qips.demo_one_way).
+    programme_ids += list(Programme.objects.filter(
+        name=ONE_WAY_PROGRAMME_NAME, kind=Programme.Kind.ONE_WAY).filter(
+        _demo_email_q("core_team__user__email")).values_list("pk", flat=True).distinct())
     organisations = Organisation.objects.filter(code__regex=ORG_CODE_PATTERN)
     organisation_ids = list(organisations.values_list("pk", flat=True))
     site_ids = list(Site.objects.filter(organisation_id__in=organisation_ids)

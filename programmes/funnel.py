@@ -105,6 +105,13 @@ def count_funnel(rows: Iterable[tuple[str, str, int]]) -> FunnelCounts:
 
 
 # What a site team is told about where they are and what happens next, on their home page.
+# A one-way review programme (issue 12) has no eligibility check, arms or pairs.
+NEXT_STEP_ONE_WAY = (
+    "Each year your service self-reports against the programme's quality indicators, with "
+    "evidence. The programme team agrees with you and your commissioner what follows: "
+    "routine or enhanced surveillance, or a peer review visit."
+)
+
 NEXT_STEPS: dict[str, str] = {
     INVITED: (
         "The programme team has invited your MDT to take part. Let them know whether your team "

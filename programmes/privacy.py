@@ -14,12 +14,18 @@ from .models import (
     CoreTeamMembership,
     DirectoryListing,
     Enrolment,
+    EvidenceDocument,
     GroupMessage,
     Invitation,
     Programme,
+    QualityIndicator,
+    RegionalHubMembership,
+    Reviewer,
     RoleGroupOptOut,
+    SelfReport,
     Site,
     SiteMembership,
+    SurveillanceDecision,
     SurveyAnswer,
     SurveyResponse,
 )
@@ -101,6 +107,43 @@ def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
     return [*programmes, *sites]
 
 
+def _reviewing(user: User) -> list[dict]:
+    """Their places in reviewer pools, with what they declared, and their regional hubs."""
+    pools = [{**row, "conflicts": [
+        {"organisation": c.organisation.name, "description": c.description,
+         "declared_on": c.declared_on.isoformat()}
+        for c in reviewer.conflicts.select_related("organisation")]}
+        for reviewer, row in zip(
+            Reviewer.objects.filter(user=user).order_by("pk"),
+            privacy.rows(Reviewer.objects.filter(user=user).order_by("pk"), "programme__name",
+                         "is_patient_reviewer", "profession", "expertise", "region",
+                         "organisation__name", "training_completed_on", "active",
+                         "added_at"), strict=True)]
+    hubs = privacy.rows(RegionalHubMembership.objects.filter(user=user).order_by("pk"),
+                        "hub__programme__name", "hub__name", "joined_at")
+    return ([{"what": "reviewer pool", **row} for row in pools]
+            + [{"what": "regional hub", **row} for row in hubs])
+
+
+def _surveillance_work(user: User) -> list[dict]:
+    """What they did in a one-way programme's self-report and surveillance decisions."""
+    submitted = privacy.rows(SelfReport.objects.filter(submitted_by=user).order_by("pk"),
+                             "cycle__programme__name", "cycle__name", "site__code",
+                             "submitted_at")
+    evidence = privacy.rows(EvidenceDocument.objects.filter(uploaded_by=user).order_by("pk"),
+                            "report__site__code", "title", "filename", "uploaded_at")
+    decided = privacy.rows(SurveillanceDecision.objects.filter(decided_by=user).order_by("pk"),
+                           "report__site__code", "report__cycle__name", "risk_level",
+                           "decided_at")
+    flagged = privacy.rows(QualityIndicator.objects.filter(flagged_out_of_date_by=user)
+                           .order_by("pk"), "programme__name", "code", "out_of_date_reason",
+                           "flagged_out_of_date_at")
+    return ([{"action": "submitted a self-report", **row} for row in submitted]
+            + [{"action": "uploaded evidence", **row} for row in evidence]
+            + [{"action": "recorded a surveillance decision", **row} for row in decided]
+            + [{"action": "flagged an indicator as out of date", **row} for row in flagged])
+
+
 def register() -> None:
     privacy.register_section("Core team places", _core_team)
     privacy.register_section("Site team places", _site_teams)
@@ -110,4 +153,6 @@ def register() -> None:
     privacy.register_section("Directory listing", _directory)
     privacy.register_section("Role-group emails you left", _opt_outs)
     privacy.register_section("Emails you sent to role groups", _group_messages)
+    privacy.register_section("Reviewer pools and regional hubs", _reviewing)
+    privacy.register_section("Self-reports and surveillance decisions", _surveillance_work)
     privacy.register_anonymiser(anonymise)

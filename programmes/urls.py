@@ -1,7 +1,6 @@
 from django.urls import path
 
 from . import urls_reviewers, urls_self_report
-
 from .views import (
     allocation,
     audit,

@@ -2359,7 +2359,9 @@ def _plan_parts(b: _Build, plans: list[_Plan]) -> None:
             due = _add_months(start, months)
             done = _days(due, -rng.randint(0, 9)) if (
                 "started" in t and due < item.until and rng.random() < 0.85) else None
-            milestone = Milestone(plan=item.plan, title=title, due_on=due, done_on=done)
+            milestone = Milestone(plan=item.plan, title=title, due_on=due, done_on=done,
+                                  status=Milestone.Status.DONE if done
+                                  else Milestone.Status.NOT_STARTED)
             milestones.append(milestone)
             item.log(b, filled, owner, "qip.part_added", f"Added a milestone: {title}")
             if done:

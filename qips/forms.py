@@ -86,6 +86,17 @@ class PlanForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, 
         self.fields["reporting_owner"].queryset = people
         self.fields["reporting_owner"].label_from_instance = lambda u: u.full_name or u.email
         self.fields["category"].required = False
+        if plan.review_id:
+            # A review's action plan also says how the service needs help and when progress
+            # is next reviewed (qips.services.action_plans); other plans never ask.
+            self.fields["reporting_owner"].label = "Owner of the action plan"
+            self.fields["reporting_owner"].help_text = (
+                "The person who answers for the plan and sends the monthly update")
+            for name, widget in (("support_requested", forms.Textarea(attrs={"rows": 4})),
+                                 ("next_review_on", DATE_WIDGET)):
+                self.fields[name] = QualityImprovementPlan._meta.get_field(name).formfield(
+                    widget=widget)
+                self.initial.setdefault(name, getattr(self.instance, name))
 
 
 class DriverForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
@@ -137,8 +148,18 @@ class RoleForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
 class MilestoneForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Milestone
-        fields = ["title", "due_on", "done_on"]
-        widgets = {"due_on": DATE_WIDGET, "done_on": DATE_WIDGET}
+        fields = ["title", "owner", "due_on", "status", "done_on"]
+        widgets = {"due_on": DATE_WIDGET, "done_on": DATE_WIDGET, "status": forms.RadioSelect}
+        help_texts = {"owner": "A name or a role, such as “MDT coordinator”",
+                      "done_on": "Leave empty until it is done"}
+
+    def clean(self):
+        cleaned = super().clean()
+        status, done_on = cleaned.get("status"), cleaned.get("done_on")
+        # Done exactly when it has a date (qips.services.parts keeps the two in step).
+        if done_on and status and status != Milestone.Status.DONE:
+            self.add_error("done_on", "Clear the date it was done, or set the status to Done")
+        return cleaned
 
 
 class BarrierForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):

@@ -13,11 +13,21 @@ qip_overdue              the same                          the same          up 
 progress_update_due      who sends the plan's updates      the 1st of the    the 1st to the 14th
                          (else the site's clinical leads)  month
 progress_update_overdue  them and the clinical leads       the same          the 15th onwards
+action_due_soon          an action plan's owner (else the  the action's due  the week before it
+                         site's clinical leads)            date
+action_overdue           the same                          the same          up to 4 weeks after
+action_plan_review_due   the programme's core team         the plan's next   the 30 days before
+                                                           review date       it (must send)
 =======================  ================================  ================  ==================
 
 Plans are due ``Programme.qip_due_weeks`` after hosting a visit: ILCOP asked for plans once
 a team had hosted but set no deadline, so the number is each programme's choice. None of
-these are must-send: anyone may have them in their Monday digest instead.
+these are must-send, but for ``action_plan_review_due``: anyone may have them in their Monday
+digest instead. The core team must hear of a review date in time to arrange it.
+
+An action plan (a one-way review's plan, qips.services.action_plans) is reminded about only
+once approved: until then its actions' dates are still being agreed. Its actions are
+reminded about one by one, because each has its own due date.
 """
 
 import datetime
@@ -31,7 +41,7 @@ from programmes.models import Enrolment, Programme, SiteMembership
 from visits.models import FocusArea, Visit
 from visits.reminders import Overdue, active, day_text, link, live
 
-from .models import ProgressUpdate, QualityImprovementPlan
+from .models import Milestone, ProgressUpdate, QualityImprovementPlan
 
 Status = QualityImprovementPlan.Status
 
@@ -201,12 +211,101 @@ def _progress_still_due(notification: Notification) -> bool:
             plan_id=notification.object_id, month=month_before(notification.due_on)).exists()
 
 
+# --- A review's action plan: its actions, and its next review ---------------------------------
+
+ACTION_DUE_SOON = datetime.timedelta(days=7)
+ACTION_OVERDUE_FOR = datetime.timedelta(days=28)
+NEXT_REVIEW_NOTICE = datetime.timedelta(days=30)
+FOLLOWED_UP = (Status.APPROVED, Status.IN_PROGRESS, Status.ON_HOLD)
+
+
+def _live_action_plans() -> QuerySet[QualityImprovementPlan]:
+    withdrawn = Enrolment.objects.filter(programme=OuterRef("programme"),
+                                         site=OuterRef("site"),
+                                         status=Enrolment.Status.WITHDRAWN)
+    return QualityImprovementPlan.objects.filter(review__isnull=False).exclude(
+        programme__status=Programme.Status.CLOSED).exclude(Exists(withdrawn))
+
+
+def open_actions(today: datetime.date) -> QuerySet[Milestone]:
+    """Actions not done, of approved action plans, due within the week or overdue by up to
+    four weeks: the only ones a reminder is sent about."""
+    return Milestone.objects.filter(
+        plan__in=_live_action_plans().filter(status__in=REPORTING), done_on__isnull=True,
+        due_on__gte=today - ACTION_OVERDUE_FOR, due_on__lte=today + ACTION_DUE_SOON,
+    ).select_related("plan__programme", "plan__site__organisation", "plan__reporting_owner",
+                     "finding__standard").order_by("due_on", "pk")
+
+
+def action_reminders_send(now: datetime.datetime | None = None) -> Tally:
+    """Remind an action plan's owner of each action a week before it is due, and once it is
+    overdue."""
+    today = timezone.localdate(now or timezone.now())
+    tally = Tally()
+    for action in open_actions(today):
+        overdue = action.due_on < today
+        plan = action.plan
+        for person in update_senders(plan, overdue=False):
+            tally.add(notify_or_log(
+                kind="action_overdue" if overdue else "action_due_soon", obj=action,
+                recipient=person, due_on=action.due_on,
+                template="emails/reminder_action", programme_name=plan.programme.name,
+                summary=f"{'Overdue: the' if overdue else 'The'} action “{action.title}” on "
+                        f"“{plan.title}” {'was' if overdue else 'is'} due on "
+                        f"{day_text(action.due_on)}",
+                url=link("qips:plan_detail", plan.pk) + "#actions",
+                context={"plan": plan, "action": action, "overdue": overdue,
+                         "days": (action.due_on - today).days,
+                         "edit_url": link("qips:part_edit", plan.pk, "milestones", action.pk)},
+            ))
+    return tally
+
+
+def _action_still_due(notification: Notification) -> bool:
+    if notification.kind == "action_due_soon" and timezone.localdate() > notification.due_on:
+        return False  # action_overdue says it now
+    return Milestone.objects.filter(
+        pk=notification.object_id, due_on=notification.due_on, done_on__isnull=True,
+        plan__status__in=REPORTING).exists()
+
+
+def plans_due_review(today: datetime.date) -> QuerySet[QualityImprovementPlan]:
+    return _live_action_plans().filter(
+        status__in=FOLLOWED_UP, next_review_on__gte=today,
+        next_review_on__lte=today + NEXT_REVIEW_NOTICE,
+    ).select_related("programme", "site__organisation", "reporting_owner")
+
+
+def action_plan_review_reminders_send(now: datetime.datetime | None = None) -> Tally:
+    """Tell the core team, 30 days ahead, that an action plan's next review is coming, so
+    there is time to arrange it with the service."""
+    today = timezone.localdate(now or timezone.now())
+    tally = Tally()
+    for plan in plans_due_review(today):
+        core_team = active(m.user for m in plan.programme.core_team.select_related("user"))
+        for person in core_team:
+            tally.add(notify_or_log(
+                kind="action_plan_review_due", obj=plan, recipient=person,
+                due_on=plan.next_review_on, must_send=True,
+                template="emails/reminder_action_plan_review",
+                programme_name=plan.programme.name,
+                summary=f"{plan.site}: the action plan “{plan.title}” is due for review on "
+                        f"{day_text(plan.next_review_on)}",
+                url=link("qips:plan_detail", plan.pk),
+                context={"plan": plan, "days": (plan.next_review_on - today).days,
+                         "list_url": link("qips:action_plans", plan.programme_id)},
+            ))
+    return tally
+
+
 def register_digest_checks() -> None:
     """Called from QipsConfig.ready: see visits.reminders.register_digest_checks."""
     for kind in ("qip_due_soon", "qip_overdue"):
         register_still_due(kind, _qip_still_due)
     for kind in ("progress_update_due", "progress_update_overdue"):
         register_still_due(kind, _progress_still_due)
+    for kind in ("action_due_soon", "action_overdue"):
+        register_still_due(kind, _action_still_due)
 
 
 # --- What is overdue, for the core team's digest ----------------------------------------------

@@ -19,5 +19,14 @@ def send_progress_reminders() -> dict:
 
 
 @shared_task
+def send_action_plan_reminders() -> dict:
+    """A review's action plans: each action due soon or overdue, and each next review."""
+    actions = reminders.action_reminders_send()
+    reviews = reminders.action_plan_review_reminders_send()
+    return {name: getattr(actions, name) + getattr(reviews, name)
+            for name in asdict(actions)}
+
+
+@shared_task
 def send_core_team_digests() -> dict:
     return asdict(digest.core_team_digests_send())

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from . import urls_action_plans
-
 from .views import dashboard, history, journey, parts, plans, resources
 
 app_name = "qips"

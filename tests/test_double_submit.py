@@ -42,11 +42,22 @@ CREATES = {
     ("programmes/programme_form.html", "self"),
     ("programmes/randomisation.html", "self"),
     ("programmes/resources/form.html", "self"),
+    ("programmes/reviewers/add.html", "self"),
+    ("programmes/reviewers/conflict_form.html", "self"),
+    ("programmes/reviewers/edit.html", "programmes:reviewer_conflict_add"),
+    ("programmes/reviewers/my_reviewing.html", "programmes:my_conflict_add"),
     ("programmes/site_form.html", "self"),
     ("programmes/site_import.html", "self"),
+    ("programmes/surveillance/cycle_form.html", "self"),
+    ("programmes/surveillance/evidence_form.html", "self"),
+    ("programmes/surveillance/hub_form.html", "self"),
+    ("programmes/surveillance/import.html", "self"),
+    ("programmes/surveillance/indicator_form.html", "self"),
+    ("programmes/surveillance/standard_form.html", "self"),
     ("programmes/survey/import.html", "self"),
     ("programmes/survey/manage.html", "programmes:survey_create"),
     ("programmes/survey/question_form.html", "self"),
+    ("qips/action_plans/library_confirm.html", "self"),
     ("qips/measure_data.html", "self"),
     ("qips/part_form.html", "self"),
     ("qips/plan_detail.html", "qips:review_comment_add"),
@@ -60,8 +71,14 @@ CREATES = {
     ("visits/events/material_form.html", "self"),
     ("visits/events/event_form.html", "self"),
     ("visits/events/session_form.html", "self"),
+    ("visits/review_visits/visit_add.html", "self"),
+    ("visits/reviews/_visits.html", "visits:review_visit_add"),
+    ("visits/reviews/document_form.html", "self"),
+    # Adding a line carries a token; changing one (the same page) is an edit, sent as is.
+    ("visits/reviews/line_form.html", "self"),
     ("visits/programme_visits.html", "visits:rotation_create"),
     ("visits/programme_visits.html", "visits:visits_create"),
+    ("visits/review_reports/distribution.html", "visits:review_recipient_add"),
     ("visits/visit_detail.html", "visits:attendee_add"),
 }
 
@@ -159,11 +176,47 @@ IDEMPOTENT = {
     ("visits/visit_form.html", "self"): EDIT,
     # --- one-way reviews (issue 12): each area below its own line ---
     # self-report
+    ("programmes/surveillance/indicator_form.html", "programmes:quality_indicator_flag"): STATE,
+    ("programmes/surveillance/indicator_form.html",
+     "programmes:quality_indicator_revise"): "revising to the version it already has is "
+                                              "refused",
+    ("programmes/surveillance/site_self_report.html", "self"): EDIT + " (SelfReport.version)",
+    ("programmes/surveillance/site_self_report.html", "programmes:self_report_submit"): STATE,
+    ("programmes/surveillance/site_self_report.html", "programmes:self_report_reopen"): STATE,
     # decisions and reviewers
+    ("programmes/reviewers/decision.html", "self"): EDIT + ", and carries the version it "
+                                                          "was opened from",
+    ("programmes/reviewers/decision.html", '<form method="post" action="{{ review_url }}" '
+                                           'novalidate'): "one peer review per decision",
+    ("programmes/reviewers/edit.html", "self"): EDIT,
+    ("programmes/reviewers/edit.html", "programmes:reviewer_conflict_remove"): STATE,
     # reviews
+    ("visits/reviews/review_create.html", "self"): "one peer review per decision: a second "
+                                                   "POST is sent to it",
+    ("visits/reviews/review_detail.html", "visits:review_checklist_toggle"): "sets done or not "
+                                                                             "done, as sent",
+    ("visits/reviews/review_detail.html", "visits:review_line_remove"): STATE + " (the line "
+                                                                        "is gone: 404)",
+    ("visits/reviews/review_detail.html", "visits:review_lines_agree"): STATE,
+    ("visits/reviews/team.html", "self"): "replaces the team with the one sent",
+    ("visits/reviews/previous_contact.html", "self"): EDIT + ", and carries the version it "
+                                                             "was opened from",
     # review visits and findings
+    ("visits/review_visits/finding_form.html", "self"): EDIT + ", and carries the version it "
+                                                                "was opened from",
     # review reports
+    ("visits/review_reports/distribution.html",
+     "visits:review_recipients_add_team"): "adds only those not on the list yet",
+    ("visits/review_reports/distribution.html", "visits:review_recipient_remove"): STATE + (
+        " (a second POST finds them gone)"),
+    ("visits/review_reports/publication.html", "visits:review_published_evidence"): EDIT + (
+        ", and carries the version it was opened from"),
+    ("visits/review_reports/publication.html", "visits:review_redaction_approve"): STATE + (
+        " (the preview's fingerprint)"),
+    ("visits/review_reports/publication.html", "visits:review_visibility"): EDIT,
     # action plans and shared learning
+    ("visits/reviews/_action_plan.html", "qips:action_plan_create"): "one plan per review: "
+                                                                      "a second POST opens it",
 }
 
 

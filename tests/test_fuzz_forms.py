@@ -156,6 +156,18 @@ def _event_invitations(w):
         event_id=w.ids["attendance_event"]).select_related("user", "site"))}
 
 
+def _reviewers():
+    from programmes.models import Reviewer
+
+    return Reviewer.objects.all()
+
+
+def _standards():
+    from programmes.models import Standard
+
+    return Standard.objects.all()
+
+
 KWARGS = {
     "ilcop.views.ReminderEmailsForm": lambda w: {"instance": w.people["lead"]},
     "ilcop.mfa.ActivateTotpForm": lambda w: {"user": w.people["core"]},
@@ -229,6 +241,35 @@ KWARGS = {
     "qips.forms.CommentResponseForm": lambda w: {},
     "qips.forms.TransitionForm": lambda w: {},
     "qips.forms.SupportForm": lambda w: {},
+    # A review report's forms: this world has no review with a report to post them to, so
+    # they are validated directly (NOT_POSTED_HERE); tests/test_oneway_review_reports.py
+    # posts bad input through their pages.
+    "visits.forms_review_reports.RecipientForm": lambda w: {},
+    "visits.forms_review_reports.PublishedEvidenceForm": lambda w: {},
+    "visits.forms_review_reports.RedactionApproveForm": lambda w: {},
+    "visits.forms_review_reports.VisibilityForm": lambda w: {},
+    "programmes.forms_self_report.StandardForm": lambda w: {},
+    "programmes.forms_self_report.QualityIndicatorForm": lambda w: {"programme": w.programme},
+    "programmes.forms_self_report.FlagForm": lambda w: {},
+    "programmes.forms_self_report.ReviseForm": lambda w: {},
+    "programmes.forms_self_report.CycleForm": lambda w: {},
+    "programmes.forms_self_report.SelfReportForm": lambda w: {"indicators": []},
+    "programmes.forms_self_report.EvidenceForm": lambda w: {"programme": w.programme},
+    "programmes.forms_self_report.SelfReportImportForm": lambda w: {},
+    "programmes.forms_self_report.HubForm": lambda w: {"sites": _intervention_sites(w)},
+    "programmes.forms_reviewers.DecisionForm": lambda w: {},
+    "programmes.forms_reviewers.ReviewerForm": lambda w: {},
+    "programmes.forms_reviewers.ReviewerAddForm": lambda w: {},
+    "programmes.forms_reviewers.ConflictForm": lambda w: {},
+    "programmes.forms_reviewers.MyConflictForm": lambda w: {"reviewers": _reviewers()},
+    "visits.forms_reviews.ReviewCreateForm": lambda w: {},
+    "visits.forms_reviews.ReviewTeamForm": lambda w: {"reviewers": _reviewers()},
+    "visits.forms_reviews.LineOfEnquiryForm": lambda w: {"standards": _standards()},
+    "visits.forms_reviews.ReviewDocumentForm": lambda w: {},
+    "visits.forms_reviews.PreviousContactForm": lambda w: {"sites": _intervention_sites(w)},
+    "visits.forms_review_visits.ReviewVisitAddForm": lambda w: {"programme": w.programme},
+    "visits.forms_review_visits.FindingForm": lambda w: {},
+    "qips.forms_action_plans.LibraryShareForm": lambda w: {},
 }
 
 
@@ -415,7 +456,43 @@ NOT_POSTED_HERE = {"ilcop.mfa.ActivateTotpForm", "ilcop.mfa.SignInCodeForm",
                    "ilcop.mfa.ConfirmCodeForm",
                    "programmes.forms.SiteImportForm", "programmes.forms.AuditImportForm",
                    "programmes.forms_survey.SurveyImportForm",
-                   "qips.forms.MeasurementImportForm"}
+                   "qips.forms.MeasurementImportForm",
+                   "visits.forms_review_reports.RecipientForm",
+                   "visits.forms_review_reports.PublishedEvidenceForm",
+                   "visits.forms_review_reports.RedactionApproveForm",
+                   "visits.forms_review_reports.VisibilityForm",
+                   # A one-way programme's pages, which this world has none of;
+                   # tests/test_oneway_self_report_fuzz.py posts them through their pages.
+                   "programmes.forms_self_report.StandardForm",
+                   "programmes.forms_self_report.QualityIndicatorForm",
+                   "programmes.forms_self_report.FlagForm",
+                   "programmes.forms_self_report.ReviseForm",
+                   "programmes.forms_self_report.CycleForm",
+                   "programmes.forms_self_report.SelfReportForm",
+                   "programmes.forms_self_report.EvidenceForm",
+                   "programmes.forms_self_report.SelfReportImportForm",
+                   "programmes.forms_self_report.HubForm",
+                   # Decisions and the reviewer pool belong to a one-way programme, which this
+                   # world has none of; tests/test_oneway_reviewers_fuzz.py posts them.
+                   "programmes.forms_reviewers.DecisionForm",
+                   "programmes.forms_reviewers.ReviewerForm",
+                   "programmes.forms_reviewers.ReviewerAddForm",
+                   "programmes.forms_reviewers.ConflictForm",
+                   "programmes.forms_reviewers.MyConflictForm",
+                   # A one-way review's set-up: this world has no review;
+                   # tests/test_oneway_reviews_fuzz.py posts them through their pages.
+                   "visits.forms_reviews.ReviewCreateForm",
+                   "visits.forms_reviews.ReviewTeamForm",
+                   "visits.forms_reviews.LineOfEnquiryForm",
+                   "visits.forms_reviews.ReviewDocumentForm",
+                   "visits.forms_reviews.PreviousContactForm",
+                   # A review's visits and findings: this world has no review;
+                   # tests/test_oneway_findings_fuzz.py posts them through their pages.
+                   "visits.forms_review_visits.ReviewVisitAddForm",
+                   "visits.forms_review_visits.FindingForm",
+                   # Posted on a one-way review's finding, which this world has none of;
+                   # tests/test_oneway_learning.py posts it.
+                   "qips.forms_action_plans.LibraryShareForm"}
 
 
 def test_every_form_a_page_posts_is_fuzzed_through_that_page():

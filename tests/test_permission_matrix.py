@@ -39,6 +39,7 @@ from .matrix_world import (
     put_resource_file,
     reopen_pairing,
 )
+from .matrix_world_one_way import put_review_files
 
 # What a person gets. Integers are status codes; these are the redirects, told apart by where
 # they go.
@@ -127,8 +128,9 @@ MATRIX: dict[str, Row] = {
     # Anyone with one place in the product is sent straight to it (programmes.views.home);
     # the core team runs the one-way programme too, and two of the site leads also belong to
     # one of its services (tests/matrix_world_one_way.py), so they choose from a list.
+    # The partner's lead is also a reviewer, so they choose too (their reviews are listed).
     "programmes:home": Row(expect(REDIRECT, core=OK, facilitator=OK, site_member=OK,
-                                  unrelated_member=OK)),
+                                  partner_member=OK, unrelated_member=OK)),
     "email_preferences": Row(expect(OK)),
     # A person's data on request (ilcop.views_privacy): everyone downloads their own; only
     # staff (the data protection officer's route) export or anonymise someone else.
@@ -397,11 +399,142 @@ MATRIX: dict[str, Row] = {
     "qips:part_delete": Row(team_writes(), kw(pk="plan", part=Fixed("drivers"),
                                               part_pk="driver"), method="POST"),
     # --- one-way reviews: self-report (issue 12) ---
+    # The core team's pages (programmes.views.self_report): everyone else gets a 404, even
+    # the programme's own services.
+    "programmes:standards": Row(core_only(), kw(pk="one_way")),
+    "programmes:standard_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:standard_edit": Row(core_only(), kw(pk="one_way", standard_pk="standard"),
+                                    post=SAME),
+    "programmes:quality_indicators": Row(core_only(), kw(pk="one_way")),
+    "programmes:quality_indicator_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:quality_indicator_edit": Row(
+        core_only(), kw(pk="one_way", indicator_pk="quality_indicator"), post=SAME),
+    "programmes:quality_indicator_flag": Row(
+        core_only(), kw(pk="one_way", indicator_pk="quality_indicator"), method="POST"),
+    "programmes:quality_indicator_revise": Row(
+        core_only(), kw(pk="one_way", indicator_pk="quality_indicator"), method="POST"),
+    "programmes:self_report_cycles": Row(core_only(), kw(pk="one_way")),
+    "programmes:self_report_cycle_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:self_report_results": Row(
+        core_only(), kw(pk="one_way", cycle_pk="self_report_cycle"), query="show=flagged"),
+    "programmes:self_report_import": Row(
+        core_only(), kw(pk="one_way", cycle_pk="self_report_cycle"), post=SAME),
+    "programmes:self_report_import_template": Row(
+        core_only(), kw(pk="one_way", cycle_pk="self_report_cycle")),
+    "programmes:hubs": Row(core_only(), kw(pk="one_way")),
+    "programmes:hub_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:hub_edit": Row(core_only(), kw(pk="one_way", hub_pk="hub"), post=SAME),
+    # A hub's members and the core team; nobody in this world is in the hub.
+    "programmes:hub_results": Row(core_only(), kw(pk="hub")),
+    # A service's own self-report: its members and the core team. It is submitted already,
+    # so saving and submitting send the service back with a message.
+    "programmes:site_self_report": Row(site_team(), kw(pk="service"), post=SAME),
+    "programmes:self_report_evidence_add": Row(site_team(), kw(pk="service"), post=SAME),
+    "programmes:self_report_evidence_download": Row(
+        site_team(), kw(pk="service", evidence_pk="evidence"), prepare=put_review_files),
+    "programmes:self_report_submit": Row(site_team(), kw(pk="service"), method="POST"),
+    # The service may see its report but only the core team reopens it.
+    "programmes:self_report_reopen": Row(site_team(site_member=403), kw(pk="self_report"),
+                                         method="POST"),
     # --- one-way reviews: decisions and reviewers (issue 12) ---
+    # The core team records the decision; the service's own team reads it, agreed with them,
+    # and may not post it (403). The reviewer pool is the core team's.
+    "programmes:surveillance_decision": Row(site_team(), kw(pk="self_report"),
+                                            post=site_team(site_member=403)),
+    "programmes:surveillance_decisions": Row(core_only(), kw(pk="one_way"),
+                                             query="risk=medium&action=peer_review"),
+    "programmes:reviewers": Row(core_only(), kw(pk="one_way"),
+                                query="kind=clinical&region=london&profession=doctor&trained=yes"),
+    "programmes:reviewer_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:reviewer_edit": Row(core_only(), kw(pk="one_way", reviewer_pk="patient_reviewer"),
+                                    post=SAME),
+    "programmes:reviewer_conflict_add": Row(core_only(), kw(pk="one_way", reviewer_pk="reviewer"),
+                                            post=SAME),
+    "programmes:reviewer_conflict_remove": Row(
+        core_only(), kw(pk="one_way", reviewer_pk="reviewer", conflict_pk="reviewer_conflict"),
+        method="POST"),
+    # A person's own reviewing page; only someone in a pool has a pool to declare against.
+    "programmes:my_reviewing": Row(expect(OK)),
+    "programmes:my_conflict_add": Row(expect(404, partner_member=OK), post=SAME),
     # --- one-way reviews: reviews (issue 12) ---
+    # A review is seen by the core team, the service's own team and the review team (the
+    # partner's lead is its lead reviewer); another service gets a 404. The service and the
+    # core team prepare for it; the lead reviewer sees it but may not change it (403). The
+    # team and the previous contact are the core team's. The decision already has its review,
+    # so setting one up sends the core team to it; the service may see its decision (403).
+    "visits:review_create": Row(core_only(core=REDIRECT, facilitator=REDIRECT, site_member=403),
+                                kw(pk="decision"), post=core_only(site_member=403)),
+    "visits:programme_reviews": Row(core_only(site_member=403, unrelated_member=403),
+                                    kw(pk="one_way"), query="status=happened&format=one_day"),
+    "visits:review_detail": Row(both_teams(), kw(pk="review")),
+    "visits:review_guidance": Row(both_teams(), kw(pk="review")),
+    "visits:review_team": Row(both_teams(site_member=403, partner_member=403), kw(pk="review"),
+                              post=SAME),
+    "visits:review_checklist_toggle": Row(both_teams(partner_member=403),
+                                          kw(pk="review", item_pk="checklist_item"),
+                                          method="POST"),
+    "visits:review_line_add": Row(both_teams(partner_member=403), kw(pk="review"), post=SAME),
+    "visits:review_line_edit": Row(both_teams(partner_member=403),
+                                   kw(pk="review", line_pk="line_of_enquiry"), post=SAME),
+    "visits:review_line_remove": Row(both_teams(partner_member=403),
+                                     kw(pk="review", line_pk="line_of_enquiry"), method="POST"),
+    "visits:review_lines_agree": Row(both_teams(partner_member=403), kw(pk="review"),
+                                     method="POST"),
+    "visits:review_document_add": Row(both_teams(partner_member=403), kw(pk="review"),
+                                      post=SAME),
+    "visits:review_document_download": Row(both_teams(),
+                                           kw(pk="review", document_pk="review_document"),
+                                           prepare=put_review_files),
+    "visits:review_previous_contact": Row(both_teams(site_member=403, partner_member=403),
+                                          kw(pk="review"), post=SAME),
     # --- one-way reviews: review visits and findings (issue 12) ---
+    # The core team adds a review's visits; the service and the lead reviewer see the review
+    # but may not (403). Everyone who sees the review reads its findings; the review team
+    # and the core team write them, the service's members may not (403).
+    "visits:review_visit_add": Row(core_only(site_member=403, partner_member=403),
+                                   kw(pk="review"), post=SAME),
+    "visits:review_findings": Row(core_only(site_member=OK, partner_member=OK),
+                                  kw(pk="review")),
+    "visits:review_finding_edit": Row(core_only(site_member=403, partner_member=OK),
+                                      kw(pk="review", standard_pk="standard"), post=SAME),
     # --- one-way reviews: review reports (issue 12) ---
+    # The core team keeps the distribution list and publishes; the service and its reviewers
+    # read the list (403 on its changes and on the publication page). Not yet published
+    # (visibility organisation, no approved redaction), so the published page is a 404 for
+    # everyone, signed in or not; the programme's list of them is for participants and
+    # reviewers (the other service and the lead reviewer included).
+    "visits:review_distribution": Row(both_teams(), kw(pk="review")),
+    "visits:review_recipient_add": Row(both_teams(site_member=403, partner_member=403),
+                                       kw(pk="review"), method="POST"),
+    "visits:review_recipients_add_team": Row(both_teams(site_member=403, partner_member=403),
+                                             kw(pk="review"), method="POST"),
+    "visits:review_recipient_remove": Row(both_teams(site_member=403, partner_member=403),
+                                          kw(pk="review", recipient_pk="recipient"),
+                                          method="POST"),
+    "visits:review_publication": Row(both_teams(site_member=403, partner_member=403),
+                                     kw(pk="review")),
+    "visits:review_published_evidence": Row(both_teams(site_member=403, partner_member=403),
+                                            kw(pk="review", finding_pk="finding"),
+                                            method="POST"),
+    "visits:review_redaction_approve": Row(both_teams(site_member=403, partner_member=403),
+                                           kw(pk="review"), method="POST"),
+    "visits:review_visibility": Row(both_teams(site_member=403, partner_member=403),
+                                    kw(pk="review"), method="POST"),
+    "visits:published_reviews": Row(expect(OK, other_core=404), kw(pk="one_way")),
+    "visits:published_review": Row(expect(404, anonymous=404), kw(pk="review")),
     # --- one-way reviews: action plans and shared learning (issue 12) ---
+    # The service and the core team start the review's action plan (here it exists, so they
+    # are sent to it); the lead reviewer sees the review but not its plan: 403.
+    "qips:action_plan_create": Row(site_team(partner_member=403), kw(pk="review"),
+                                   method="POST"),
+    "qips:action_plans": Row(core_only(), kw(pk="one_way"), query="overdue=1&support=1"),
+    # Participants of the one-way programme (both services) read the themes without names;
+    # the lead reviewer takes no part in the programme as a service.
+    "qips:review_themes": Row(core_only(site_member=OK, unrelated_member=OK),
+                              kw(pk="one_way")),
+    # Only the core team shares good practice; those who see the review get a 403.
+    "qips:finding_to_library": Row(core_only(site_member=403, partner_member=403),
+                                   kw(pk="finding"), post=SAME),
 }
 
 

@@ -142,6 +142,12 @@ def test_every_model_that_points_at_a_person_is_in_the_export_or_deliberately_le
         "ilcop.activitylog", "ilcop.notification", "account.emailaddress",
         "mfa.authenticator", "visits.eventinvitation", "programmes.directorylisting",
         "programmes.rolegroupoptout", "programmes.groupmessage",
+        # One-way review programmes (programmes/privacy.py, visits/privacy.py).
+        "programmes.selfreport", "programmes.evidencedocument",
+        "programmes.surveillancedecision", "programmes.qualityindicator",
+        "programmes.regionalhubmembership", "programmes.reviewer", "visits.peerreview",
+        "visits.lineofenquiry", "visits.reviewchecklistitem", "visits.reviewdocument",
+        "visits.standardfinding", "visits.reportrecipient",
     }
     # Who made a randomisation or pairing, and who opened a poll, is the programme's
     # decision log (in the activity log export already), not data about the person; so is

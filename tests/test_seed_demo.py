@@ -128,11 +128,13 @@ def test_the_plan_is_deterministic_and_fictional():
 
 def test_the_demo_logins_cover_every_role():
     logins = {email: role for role, email in demo.demo_logins()}
-    assert len(logins) == 7
+    assert len(logins) == 10
     assert set(logins) == {
         "lead@demo.example", "pm@demo.example", "admin@demo.example",
         "facilitator@demo.example", "site.lead@demo.example", "site.cns@demo.example",
         "site.mdtc@demo.example",
+        # The one-way review programme (qips.demo_one_way).
+        "service.lead@demo.example", "reviewer@demo.example", "hub@demo.example",
     }
     assert demo.DEMO_PASSWORD == "peer-review-demo"
 

@@ -47,6 +47,9 @@ ROLE_LABELS = {
     "patient_reviewer": "patient reviewer",
 }
 DEFAULT_MINIMUM_ROLES = ("clinical_lead", "cns", "mdt_coordinator")
+# A review's visit needs its lead reviewer, whatever the programme asks of a host team; the
+# rest of the review team's mix is checked when the team is chosen (programmes.review_team).
+REVIEW_VISITING_ROLES = ("lead_reviewer",)
 
 HOST, VISITING, FACILITATOR = "host", "visiting", "facilitator"
 TEAMS = (HOST, VISITING, FACILITATOR)  # also the order in which gaps are reported
@@ -112,8 +115,19 @@ def _check_required(required: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(required))
 
 
-def missing_roles(attendees: Iterable[tuple[str, str]], required: Sequence[str]) -> list[str]:
+def _check_visiting(visiting: Sequence[str]) -> list[str]:
+    unknown = [role for role in visiting if role not in ROLE_LABELS]
+    if unknown:
+        raise ValueError(f"unknown role(s) in visiting: {unknown}")
+    return list(dict.fromkeys(visiting))
+
+
+def missing_roles(attendees: Iterable[tuple[str, str]], required: Sequence[str], *,
+                  visiting: Sequence[str] | None = None) -> list[str]:
     """What the minimum attendance lacks, in plain English; empty when the minimum is met.
+
+    visiting, when given, is what the visiting team needs instead of required: a one-way
+    review's visiting team is its reviewers (REVIEW_VISITING_ROLES), not a site's MDT.
 
     attendees are (team, role) for each person attending: team is "host", "visiting" or
     "facilitator"; a facilitator counts whatever their role (usually "facilitator"). Each site
@@ -125,6 +139,7 @@ def missing_roles(attendees: Iterable[tuple[str, str]], required: Sequence[str])
     in required order. E.g. ["host team: MDT coordinator", "a facilitator"].
     """
     roles = _check_required(required)
+    needed = {HOST: roles, VISITING: roles if visiting is None else _check_visiting(visiting)}
     present: set[tuple[str, str]] = set()
     facilitator = False
     for team, role in attendees:
@@ -139,7 +154,7 @@ def missing_roles(attendees: Iterable[tuple[str, str]], required: Sequence[str])
     missing = [
         f"{TEAM_LABELS[team]}: {ROLE_LABELS[role]}"
         for team in SITE_TEAMS
-        for role in roles
+        for role in needed[team]
         if (team, role) not in present
     ]
     if not facilitator:
@@ -164,7 +179,8 @@ class Quorum:
     if_need_be: int
 
 
-def date_quorum(answers: Iterable[tuple[str, str, str | None]], required: Sequence[str]) -> Quorum:
+def date_quorum(answers: Iterable[tuple[str, str, str | None]], required: Sequence[str], *,
+                visiting: Sequence[str] | None = None) -> Quorum:
     """The quorum for ONE date from each person's (team, role, answer).
 
     answer is "yes", "if_need_be" or "no"; None or "" (not answered) counts as "no", since a
@@ -180,10 +196,10 @@ def date_quorum(answers: Iterable[tuple[str, str, str | None]], required: Sequen
         can_come.append((team, role))
         if answer == YES:
             yes_only.append((team, role))
-    missing = missing_roles(can_come, required)
+    missing = missing_roles(can_come, required, visiting=visiting)
     return Quorum(
         met=not missing,
-        with_yes_only=not missing_roles(yes_only, required),
+        with_yes_only=not missing_roles(yes_only, required, visiting=visiting),
         missing=missing,
         yes=len(yes_only),
         if_need_be=len(can_come) - len(yes_only),

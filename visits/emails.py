@@ -11,6 +11,7 @@ from ilcop.mail import send_templated_email
 from ilcop.models import User
 
 from . import ics
+from .agenda_default import REVIEW_AGENDA
 from .models import PollInvitee, Visit, VisitAttendee
 from .services.polls import SUBJECT_RELATED, poll_subject, poll_token
 
@@ -34,6 +35,29 @@ PREPARE = {
     "facilitator": ["Check the room, the agenda timings and the data pack.",
                     "Share the observation form with the visiting team."],
 }
+
+
+# A one-way review's day (agenda_default.REVIEW_AGENDA) and what each side prepares for it.
+REVIEW_PREPARE = {
+    "host": ["Share the documents the review team asked for, on the review's page.",
+             "Prepare a short introduction to your service: its team, how it runs, its setting.",
+             "Make sure the people the reviewers will talk to are free at their times."],
+    "visiting": ["Read the service's self-assessment and documents before the day.",
+                 "Read the lines of enquiry agreed with the service."],
+    "facilitator": ["Check the agenda timings, the room or the video call, and the documents."],
+}
+
+
+def review_agenda_outline() -> list[str]:
+    return [session.title for session in REVIEW_AGENDA]
+
+
+def visit_summary(visit: Visit) -> str:
+    """The calendar entry's title."""
+    if visit.is_review:
+        return f"Peer review visit: {visit.host.name}, {visit.host.organisation.name}"
+    return f"Peer review visit: {visit.visitor.organisation.name} visits " \
+           f"{visit.host.organisation.name}"
 
 
 def poll_email_send(*, invitee_id: int, kind: str) -> None:
@@ -92,8 +116,7 @@ def visit_invitation_send(*, visit_id: int, user_id: int, kind: str, sequence: i
     else:
         organiser = ("Programme team", parseaddr(settings.DEFAULT_FROM_EMAIL)[1])
     start, end = _event_times(visit)
-    summary = f"Peer review visit: {visit.visitor.organisation.name} visits " \
-              f"{visit.host.organisation.name}"
+    summary = visit_summary(visit)
     method = "CANCEL" if kind in ("cancel", "removed") else "REQUEST"
     url = settings.SITE_URL + reverse("visits:visit_detail", args=[visit.pk])
     calendar = ics.visit_invitation(
@@ -106,7 +129,9 @@ def visit_invitation_send(*, visit_id: int, user_id: int, kind: str, sequence: i
         template=f"emails/visit_{kind}", to=[attendee.user.email],
         programme_name=visit.programme.name,
         context={"visit": visit, "attendee": attendee, "start": start, "end": end,
-                 "agenda": AGENDA_OUTLINE, "prepare": PREPARE.get(attendee.team, []),
+                 "agenda": review_agenda_outline() if visit.is_review else AGENDA_OUTLINE,
+                 "prepare": (REVIEW_PREPARE if visit.is_review else PREPARE).get(
+                     attendee.team, []),
                  "url": url},
         attachments=[(ics.ics_filename(summary), calendar, ics.ics_content_type(method))],
     )

@@ -39,6 +39,19 @@ class ConfirmForm(PlainErrorMessagesMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    def __init__(self, *args, virtual: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if virtual:
+            online_wording(self)
+
+
+def online_wording(form: forms.BaseForm) -> None:
+    """A visit held online has joining details, not a room and directions."""
+    form.fields["venue"].label = "Where it is held"
+    form.fields["venue"].help_text = "The video call service, for example Microsoft Teams"
+    form.fields["directions"].label = "Joining details"
+    form.fields["directions"].help_text = "The video call link, and a number to ring if it fails"
+
 
 class VisitDetailsForm(PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
@@ -56,6 +69,8 @@ class VisitDetailsForm(PlainErrorMessagesMixin, forms.ModelForm):
         if visit.status != Visit.Status.CONFIRMED:
             for name in ("date", "start_time", "end_time"):
                 del self.fields[name]
+        if visit.virtual:
+            online_wording(self)
 
     def clean(self):
         cleaned = super().clean()

@@ -15,9 +15,15 @@ from .models import (
     EventInvitation,
     FacilitatorNote,
     FocusArea,
+    LineOfEnquiry,
     LogisticsTask,
     ObservationResponse,
+    PeerReview,
     PollAnswer,
+    ReportRecipient,
+    ReviewChecklistItem,
+    ReviewDocument,
+    StandardFinding,
     TeamFeedback,
     Visit,
     VisitAttendee,
@@ -73,6 +79,38 @@ def _reports(user: User) -> list[dict]:
                         *VISIT, "version", "approved_at")
 
 
+REVIEW = ("review__programme__name", "review__site__code")
+
+
+def _peer_reviews(user: User) -> list[dict]:
+    """What they did in one-way peer reviews, and the reports sent to them."""
+    rows = []
+    for what, queryset, fields in (
+        ("set up a review", PeerReview.objects.filter(created_by=user),
+         ("programme__name", "site__code", "created_at")),
+        ("agreed the lines of enquiry", PeerReview.objects.filter(lines_agreed_by=user),
+         ("programme__name", "site__code", "lines_agreed_at")),
+        ("approved a redaction", PeerReview.objects.filter(redaction_approved_by=user),
+         ("programme__name", "site__code", "redaction_approved_at")),
+        ("proposed a line of enquiry", LineOfEnquiry.objects.filter(proposed_by=user),
+         (*REVIEW, "text")),
+        ("ticked a checklist step", ReviewChecklistItem.objects.filter(done_by=user),
+         (*REVIEW, "text", "done_at")),
+        ("uploaded a document", ReviewDocument.objects.filter(uploaded_by=user),
+         (*REVIEW, "title", "filename", "uploaded_at")),
+        ("recorded a finding", StandardFinding.objects.filter(recorded_by=user),
+         (*REVIEW, "standard__code", "rating", "evidence", "recommendation",
+          "good_practice", "recorded_at")),
+        ("on a report's distribution list", ReportRecipient.objects.filter(user=user),
+         (*REVIEW, "role", "added_at")),
+        ("added someone to a distribution list", ReportRecipient.objects.filter(
+            added_by=user), (*REVIEW, "role", "added_at")),
+    ):
+        rows += [{"what": what, **row}
+                 for row in privacy.rows(queryset.order_by("pk"), *fields)]
+    return rows
+
+
 def _events(user: User) -> list[dict]:
     return privacy.rows(EventInvitation.objects.filter(user=user).order_by("pk"),
                         "event__title", "event__date", "site__code", "role", "response",
@@ -104,4 +142,5 @@ def register() -> None:
     privacy.register_section("Observations", _observations)
     privacy.register_section("Visit reports you approved", _reports)
     privacy.register_section("Workshops and conferences", _events)
+    privacy.register_section("Peer reviews", _peer_reviews)
     privacy.register_anonymiser(anonymise)

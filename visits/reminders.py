@@ -44,6 +44,7 @@ from .models import (
     LogisticsTask,
     ObservationResponse,
     PollInvitee,
+    ReviewTeamMember,
     Visit,
     VisitAttendee,
 )
@@ -179,8 +180,9 @@ def poll_reminders_send(now: datetime.datetime | None = None) -> Tally:
 
 def _still_on_the_visit(visit: Visit) -> dict[str, set[int]]:
     """Who may still be told about the visit, by team: the host's and the visitor's current
-    members, and the programme's core team (who facilitate and run the checklist). Attendance
-    lists and task owners are not updated when someone leaves a team, so this is checked here.
+    members (for a review's visit, the review team), and the programme's core team (who
+    facilitate and run the checklist). Attendance lists and task owners are not updated when
+    someone leaves a team, so this is checked here.
 
     The key "any" is either site's team or the core team, for a checklist task's owner."""
     current = list(SiteMembership.objects.current().filter(
@@ -189,6 +191,10 @@ def _still_on_the_visit(visit: Visit) -> dict[str, set[int]]:
                .values_list("user_id", flat=True))
     host = {user for site, user in current if site == visit.host_id} | core
     visiting = {user for site, user in current if site == visit.visitor_id} | core
+    if visit.review_id is not None:
+        # A review's visiting team is its review team (visits.models.review).
+        visiting |= set(ReviewTeamMember.objects.filter(review_id=visit.review_id)
+                        .values_list("reviewer__user_id", flat=True))
     return {VisitAttendee.Team.HOST: host, VisitAttendee.Team.VISITING: visiting,
             VisitAttendee.Team.FACILITATOR: core, "any": host | visiting}
 

@@ -26,6 +26,7 @@ from .models import (
     VisitAttendee,
     VisitReport,
 )
+from .review_report import ReviewContent, review_content
 from .services.day import ROLE_ORDER, TEAM_ORDER, who_label
 
 PDF_TEMPLATE = "visits/report/report_pdf.html"
@@ -84,11 +85,13 @@ class ReportContent:
     planned_total: int
     actual_total: int | None
     total_difference_label: str
-    observations: selectors.CombinedObservations
     sessions: list[SessionNotes]
     feedback: list[tuple[str, TeamFeedback | None]]  # visiting team's, then host team's
     focus_areas: list[FocusArea]
-    pack: selectors.DataPack
+    # Neither is part of a one-way review's report, which has ``review`` instead.
+    observations: selectors.CombinedObservations | None
+    pack: selectors.DataPack | None
+    review: ReviewContent | None = None
 
 
 def _attendees(visit: Visit) -> list[tuple[str, str, list[VisitAttendee]]]:
@@ -135,9 +138,12 @@ def _sessions(items: list[VisitAgendaItem], captures: list[Contribution]) -> lis
     return notes
 
 
-def report_content(visit: Visit) -> ReportContent:
+def report_content(visit: Visit, *, redacted: bool = False) -> ReportContent:
     """Everything the report says about ``visit``, read now. A fixed number of queries
-    however many people, points and sessions the visit has."""
+    however many people, points and sessions the visit has. For a one-way review's visit,
+    its findings, lines of enquiry and team instead of the observations and the data pack;
+    ``redacted`` reads them as published (visits.review_report)."""
+    review = review_content(visit.review, redacted=redacted) if visit.is_review else None
     items = list(visit.agenda.all())
     agenda = _agenda(visit, items)
     timed = [row for row in agenda if row.actual_minutes is not None]
@@ -155,13 +161,16 @@ def report_content(visit: Visit) -> ReportContent:
         # not read as the whole day finishing early.
         total_difference_label=difference_label(
             actual_total - sum(row.item.planned_minutes for row in timed) if timed else None),
-        observations=selectors.combined_observations(visit),
+        observations=None if review else selectors.combined_observations(visit),
         sessions=_sessions(items, list(visit.contributions.all())),
         feedback=[(label, feedback.get(team)) for team, label in (
-            (TeamFeedback.Team.VISITING, "The visiting team's feedback"),
-            (TeamFeedback.Team.HOST, "The host team's reflections"))],
+            (TeamFeedback.Team.VISITING,
+             "The review team's feedback" if review else "The visiting team's feedback"),
+            (TeamFeedback.Team.HOST,
+             "The service's reflections" if review else "The host team's reflections"))],
         focus_areas=list(visit.focus_areas.select_related("owner")),
-        pack=selectors.data_pack(visit),
+        pack=None if review else selectors.data_pack(visit),
+        review=review,
     )
 
 

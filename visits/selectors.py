@@ -17,7 +17,7 @@ from programmes.selectors import is_site_member, site_profile, site_team
 from programmes.selectors.survey import programme_survey, survey_comments, survey_results
 
 from . import observation_form as observation_rules
-from .calendar import Quorum, date_quorum
+from .calendar import REVIEW_VISITING_ROLES, Quorum, date_quorum
 from .models import (
     AvailabilityPoll,
     LogisticsTask,
@@ -84,12 +84,13 @@ def poll_grid(poll: AvailabilityPoll) -> PollGrid:
             invitee__poll=poll).values_list("invitee_id", "poll_date_id", "answer"):
         answers.setdefault(date_id, {})[invitee_id] = answer
     required = poll.visit.programme.minimum_roles
+    visiting = REVIEW_VISITING_ROLES if poll.visit.review_id is not None else None
     rows = []
     for poll_date in poll.dates.all():
         given = answers.get(poll_date.pk, {})
         quorum = date_quorum(
             [(by_id[i].team, by_id[i].role, a) for i, a in given.items() if i in by_id],
-            required)
+            required, visiting=visiting)
         rows.append(DateRow(poll_date.date, quorum, given))
     return PollGrid(poll, invitees, rows)
 

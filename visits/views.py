@@ -22,7 +22,14 @@ from programmes.models import Enrolment, Pairing, Site, SiteMembership
 from . import selectors, services
 from .calendar import ROLE_LABELS
 from .forms import ConfirmForm, PollOpenForm, ReasonForm, RotationForm, VisitDetailsForm
-from .models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAttendee
+from .models import (
+    AvailabilityPoll,
+    LogisticsTask,
+    PollAnswer,
+    ReviewTeamMember,
+    Visit,
+    VisitAttendee,
+)
 from .services.polls import poll_subject
 
 
@@ -116,14 +123,19 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_core = selectors.is_core_for_visit(request.user, visit)
     attendees = list(visit.attendees.select_related("user"))
     attending = {a.user_id for a in attendees}
-    addable = []
+    addable, addable_reviewers = [], []
     if is_core and visit.is_open:
         addable = [m for m in SiteMembership.objects.current().filter(
             site__in=[visit.host_id, visit.visitor_id]).select_related("user", "site")
             if m.user_id not in attending]
+        if visit.review_id is not None:
+            addable_reviewers = [m for m in ReviewTeamMember.objects.filter(
+                review_id=visit.review_id).select_related("reviewer__user")
+                if m.reviewer.user_id not in attending]
     return render(request, "visits/visit_detail.html", {
-        "addable": addable,
-        "is_observer": SiteMembership.objects.current().filter(
+        "addable": addable, "addable_reviewers": addable_reviewers,
+        # The observation form is the reciprocal visit's (of the host's MDT meeting).
+        "is_observer": not visit.is_review and SiteMembership.objects.current().filter(
             site_id=visit.visitor_id, user=request.user).exists(),
         "visit": visit, "is_core": is_core,
         "teams": [(label, [a for a in attendees if a.team == key])
@@ -221,8 +233,8 @@ def visit_choose_date(request: HttpRequest, pk: int) -> HttpResponse:
 def visit_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
     request.programme = visit.programme
-    form = ConfirmForm(request.POST or None, initial={
-        "venue": visit.venue or f"{visit.host.organisation.name}"})
+    form = ConfirmForm(request.POST or None, virtual=visit.virtual, initial={
+        "venue": visit.venue or ("Online" if visit.virtual else visit.host.organisation.name)})
     missing = services.visit_missing_roles(visit)
     if request.method == "POST" and form.is_valid():
         try:
@@ -280,6 +292,8 @@ def attendee_remove(request: HttpRequest, pk: int, attendee_pk: int) -> HttpResp
 @single_submission
 def attendee_add(request: HttpRequest, pk: int) -> HttpResponse:
     visit = selectors.visit_for_core_team(request.user, pk)
+    if visit.review_id is not None and "team_member" in request.POST:
+        return _review_team_member_add(request, visit)
     try:
         membership_id = int(request.POST.get("membership", ""))
     except ValueError:
@@ -296,6 +310,21 @@ def attendee_add(request: HttpRequest, pk: int) -> HttpResponse:
         visit=visit, person=membership.user, team=team, role=membership.role,
         user=request.user), f"{membership.user} added to the attendance list",
         f"/visits/{visit.pk}/")
+
+
+def _review_team_member_add(request: HttpRequest, visit: Visit) -> HttpResponse:
+    """A reviewer on the review's team joins the visit's visiting team, in their review role."""
+    value = request.POST.get("team_member", "")
+    member = (ReviewTeamMember.objects.filter(pk=int(value), review_id=visit.review_id)
+              .select_related("reviewer__user").first()
+              if value.isascii() and value.isdigit() and len(value) <= 18 else None)
+    if member is None:
+        messages.error(request, "Choose a reviewer on the review team")
+        return redirect("visits:visit_detail", visit.pk)
+    person = member.reviewer.user
+    return _done(request, lambda: services.attendee_add(
+        visit=visit, person=person, team=VisitAttendee.Team.VISITING, role=member.role,
+        user=request.user), f"{person} added to the attendance list", f"/visits/{visit.pk}/")
 
 
 @login_required

@@ -154,8 +154,11 @@ def _teams_for(user: User, visit: Visit) -> set[str]:
     """The visit teams ("host", "visiting") the user is a current member of."""
     sites = set(SiteMembership.objects.current().filter(
         user=user, site__in=[visit.host_id, visit.visitor_id]).values_list("site_id", flat=True))
+    # A review's visiting team is its reviewers (visits.models.review), not a site.
+    visiting = (visit.visitor_id in sites if visit.review_id is None
+                else visit.review.team.filter(reviewer__user=user).exists())
     return ({TeamFeedback.Team.HOST} if visit.host_id in sites else set()) | (
-        {TeamFeedback.Team.VISITING} if visit.visitor_id in sites else set())
+        {TeamFeedback.Team.VISITING} if visiting else set())
 
 
 def _item(visit: Visit, item_pk: int) -> VisitAgendaItem:

@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -70,11 +70,20 @@ def _saved_status(request: HttpRequest, response: ObservationResponse | None, *,
     })
 
 
+def _reciprocal_visit(request: HttpRequest, pk: int) -> Visit:
+    """The observation form is for observing a reciprocal partner's MDT meeting: a one-way
+    review's visit has none, so its observation pages do not exist (404)."""
+    visit = selectors.visit_for_user(request.user, pk)
+    if visit.is_review:
+        raise Http404("A review's visit has no observation form")
+    request.programme = visit.programme
+    return visit
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def observation_form(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = selectors.visit_for_user(request.user, pk)
-    request.programme = visit.programme
+    visit = _reciprocal_visit(request, pk)
     if not service.is_observer(request.user, visit):
         return render(request, "visits/observation/not_observer.html", {"visit": visit},
                       status=403)
@@ -135,7 +144,7 @@ def observation_form(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def observations(request: HttpRequest, pk: int) -> HttpResponse:
-    visit: Visit = selectors.visit_for_user(request.user, pk)
+    visit: Visit = _reciprocal_visit(request, pk)
     request.programme = visit.programme
     combined = selectors.combined_observations(visit)
     return render(request, "visits/observation/combined.html", {

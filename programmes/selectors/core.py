@@ -18,6 +18,8 @@ from ..models import (
     Enrolment,
     Invitation,
     Programme,
+    RegionalHubMembership,
+    Reviewer,
     Site,
     SiteMembership,
 )
@@ -175,8 +177,16 @@ def home_context(user: User) -> dict:
             participating_enrolments(), site__memberships__user=user,
             site__memberships__ended_at__isnull=True).values("programme_id"),
     ).order_by("-start_date") if programme.pk not in core_ids]
+    # Regional hubs (one-way review programmes): people who analyse a group of services'
+    # self-reports, often with no site or core team of their own.
+    hubs = list(RegionalHubMembership.objects.filter(user=user).select_related("hub__programme")
+                .order_by("hub__name"))
+    # The reviewer pools a person is in: a reviewer may have no team of their own.
+    reviewer_roles = list(Reviewer.objects.filter(user=user).select_related("programme")
+                          .order_by("programme__name"))
     return {"core_memberships": core, "site_memberships": memberships,
-            "learning_programmes": taking_part}
+            "learning_programmes": taking_part, "hub_memberships": hubs,
+            "reviewer_roles": reviewer_roles}
 
 
 @dataclass(frozen=True)

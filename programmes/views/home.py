@@ -14,9 +14,13 @@ def home(request: HttpRequest) -> HttpResponse:
     """
     context = selectors.home_context(request.user)
     core, sites = context["core_memberships"], context["site_memberships"]
-    if len(core) == 1 and not sites:
+    # A regional hub's member chooses from the list, where their hubs are.
+    hubs = context["hub_memberships"]
+    # So is a reviewer, whose reviews are on their own page.
+    reviewing = context["reviewer_roles"]
+    if len(core) == 1 and not sites and not hubs and not reviewing:
         return redirect("qips:dashboard", core[0].programme_id)
-    if len(sites) == 1 and not core:
+    if len(sites) == 1 and not core and not hubs and not reviewing:
         return redirect("programmes:site_detail", sites[0].site_id)
     context["can_create_programme"] = selectors.can_create_programme(request.user)
     return render(request, "programmes/home.html", context)

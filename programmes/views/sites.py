@@ -241,6 +241,8 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         enrolment.partner = _partner(site, enrolment)
         if enrolment.partner:
             enrolment.next_step = funnel.NEXT_STEP_PAIRED
+        if enrolment.programme.is_one_way and not enrolment.is_withdrawn:
+            enrolment.next_step = funnel.NEXT_STEP_ONE_WAY
     current = [e for e in enrolments if not e.is_withdrawn] or enrolments
     request.programme = current[0].programme if current else None
     is_core = any(e.can_move for e in enrolments)

@@ -50,6 +50,8 @@ def part_save(*, plan: QualityImprovementPlan, user: User, model: type[models.Mo
     """Add a part to the plan, or change one."""
     _check_editable(plan)
     name = PARTS[model]
+    if model is Milestone:
+        fields = milestone_in_step(fields, timezone.localdate())
     if instance is None:
         instance = model(**({"plan": plan} if hasattr(model, "plan_id") else {}), **fields)
         if hasattr(instance, "created_by_id"):
@@ -60,6 +62,21 @@ def part_save(*, plan: QualityImprovementPlan, user: User, model: type[models.Mo
     elif model_update(instance=instance, data=fields):
         _log(plan, "qip.part_changed", user, f"Changed a {name}: {str(instance)[:80]}")
     return instance
+
+
+def milestone_in_step(fields: dict, today: datetime.date) -> dict:
+    """A milestone is done exactly when it has a date done: a date given makes it done, and
+    marking it done without a date dates it today. Clearing the date of a done milestone
+    reopens it as in progress."""
+    fields = dict(fields)
+    status, done_on = fields.get("status"), fields.get("done_on")
+    if done_on:
+        fields["status"] = Milestone.Status.DONE
+    elif status == Milestone.Status.DONE:
+        fields["done_on"] = today
+    elif "done_on" in fields and status is None:
+        fields["status"] = Milestone.Status.IN_PROGRESS
+    return fields
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from visits.models import FocusArea
 
 from .. import guidance
 from ..models import QualityImprovementPlan, ReviewComment
+from . import action_plans
 
 Status = QualityImprovementPlan.Status
 
@@ -127,6 +128,8 @@ def plan_update(*, plan: QualityImprovementPlan, user: User, indicators=None,
 
 def submit_problems(plan: QualityImprovementPlan) -> list[str]:
     """What must be in a plan before the core team can review it."""
+    if plan.review_id:
+        return action_plans.submit_problems(plan)
     problems = []
     if not plan.problem_statement.strip():
         problems.append("Write the problem statement.")
@@ -160,6 +163,9 @@ def plan_transition(*, plan: QualityImprovementPlan, action: str, user: User, as
                                                "site's team") + " can do that.")
     if action == "submit" and (problems := submit_problems(plan)):
         raise TransitionRefused("Before submitting: " + " ".join(problems))
+    if action == "approve" and plan.review_id and (
+            problems := action_plans.approval_problems(plan)):
+        raise TransitionRefused("Before approving: " + " ".join(problems))
     if action == "request_changes" and not (note.strip() or plan.review_comments.filter(
             response="", created_at__gte=plan.status_changed_at).exists()):
         raise TransitionRefused("Say what should change: add a comment first.")

@@ -191,7 +191,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reviewteammember',
             name='reviewer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='programmes.reviewer'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='assignments', to='programmes.reviewer'),
         ),
         migrations.AddField(
             model_name='standardfinding',
@@ -211,7 +211,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='standardfinding',
             name='standard',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='findings', to='programmes.standard'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='findings', to='programmes.standard'),
         ),
         migrations.AddConstraint(
             model_name='peerreview',

@@ -75,7 +75,7 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         if self.visitor_id is None:
-            return f"Peer review visit to {self.host.organisation.name}"
+            return f"Peer review of {self.host.name}, {self.host.organisation.name}"
         return f"{self.visitor.organisation.name} visits {self.host.organisation.name}"
 
     @property

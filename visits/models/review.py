@@ -89,7 +89,9 @@ class PeerReview(models.Model):
 
 class ReviewTeamMember(models.Model):
     review = models.ForeignKey(PeerReview, on_delete=models.CASCADE, related_name="team")
-    reviewer = models.ForeignKey(Reviewer, on_delete=models.PROTECT, related_name="assignments")
+    # RESTRICT, not PROTECT: a reviewer who served cannot be deleted on their own, but the
+    # programme's deletion takes both the pool and its reviews.
+    reviewer = models.ForeignKey(Reviewer, on_delete=models.RESTRICT, related_name="assignments")
     is_lead = models.BooleanField("lead reviewer", default=False)
     added_at = models.DateTimeField(default=timezone.now)
 
@@ -177,7 +179,7 @@ class StandardFinding(models.Model):
         NOT_MET = "not_met", "Not met"
 
     review = models.ForeignKey(PeerReview, on_delete=models.CASCADE, related_name="findings")
-    standard = models.ForeignKey(Standard, on_delete=models.PROTECT, related_name="findings")
+    standard = models.ForeignKey(Standard, on_delete=models.RESTRICT, related_name="findings")
     rating = models.CharField(max_length=20, choices=Rating.choices)
     evidence = models.TextField("evidence seen")
     # How, not just what (seed 003: the visit gave little help on how to improve).

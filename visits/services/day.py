@@ -36,7 +36,7 @@ from ..models import (
     role_label,
 )
 from ..models.day import SessionKind
-from .common import log_visit
+from .common import log_visit, visiting_team
 
 MAX_SESSION_MINUTES = 480
 # Short names for the "who raised it" choice; everything else uses the role's own label.
@@ -416,6 +416,8 @@ def who_choices(visit: Visit) -> list[tuple[str, str]]:
             team = (VisitAttendee.Team.HOST if site_id == visit.host_id
                     else VisitAttendee.Team.VISITING)
             pairs.add((team, role))
+        if visit.review_id is not None:
+            pairs |= {(VisitAttendee.Team.VISITING, role) for _p, role in visiting_team(visit)}
         pairs.add((VisitAttendee.Team.FACILITATOR, "facilitator"))
     return [(f"{team}:{role}", who_label(team, role))
             for team, role in sorted(pairs, key=lambda p: _sort_key(*p))]

@@ -35,6 +35,7 @@ from ..models import (
     PollAnswer,
     PollDate,
     PollInvitee,
+    ReviewTeamMember,
     Visit,
     VisitAttendee,
 )
@@ -75,6 +76,9 @@ class _VisitSubject:
         visit = self.visit
         if invitee.team == VisitAttendee.Team.FACILITATOR:
             return invitee.user_id == visit.facilitator_id
+        if invitee.team == VisitAttendee.Team.VISITING and visit.review_id is not None:
+            return ReviewTeamMember.objects.filter(review_id=visit.review_id,
+                                                   reviewer__user_id=invitee.user_id).exists()
         site = visit.host_id if invitee.team == VisitAttendee.Team.HOST else visit.visitor_id
         return SiteMembership.objects.current().filter(site_id=site, user_id=invitee.user_id
                                                        ).exists()

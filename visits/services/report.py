@@ -166,7 +166,13 @@ def superseded(report: VisitReport) -> bool:
 def report_recipients(visit: Visit) -> list[User]:
     """Who gets the report: the current members of both teams and the programme's core team
     (the facilitator among them), each once, leaving out deactivated accounts. Nobody who has
-    left a team, or the core team, gets a confidential report they could no longer open."""
+    left a team, or the core team, gets a confidential report they could no longer open.
+
+    A one-way review's report goes to exactly its distribution list (ReportRecipient), and
+    to nobody else: the core team chose who should have it."""
+    if visit.is_review:
+        return list(User.objects.filter(report_distributions__review_id=visit.review_id,
+                                        is_active=True).order_by("full_name", "pk"))
     people: dict[int, User] = {}
     memberships = SiteMembership.objects.current().filter(
         site__in=[visit.host_id, visit.visitor_id]).select_related("user").order_by(

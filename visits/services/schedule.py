@@ -56,7 +56,10 @@ def schedule_requests(programme: Programme) -> list[VisitRequest]:
                     if row.quorum.met and row.date > today:
                         options[row.date] = "yes" if row.quorum.with_yes_only else "if_need_be"
         requests.append(VisitRequest(
-            visit=visit.pk, host=visit.host_id, visitor=visit.visitor_id,
+            # A review's visits have no visiting site: its review team stands in for one, so
+            # a deep dive's visits are spaced like any site's.
+            visit=visit.pk, host=visit.host_id,
+            visitor=visit.visitor_id if visit.review_id is None else ("review", visit.review_id),
             facilitator=visit.facilitator_id, options=options,
             after=visit.after_id if visit.after_id in ids else None, fixed=fixed,
         ))

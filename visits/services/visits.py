@@ -12,7 +12,7 @@ from ilcop.models import User
 from ilcop.services import model_update
 from programmes.models import CoreTeamMembership, Pair, Pairing, Programme, Site
 
-from ..calendar import candidate_dates, missing_roles
+from ..calendar import REVIEW_VISITING_ROLES, candidate_dates, missing_roles
 from ..models import AvailabilityPoll, LogisticsTask, PollAnswer, Visit, VisitAttendee
 from .common import log_visit, visit_people
 
@@ -32,6 +32,20 @@ DETAILS = ("date", "start_time", "end_time", "venue", "directions")
 def _facilitators(programme: Programme) -> list[User]:
     return [m.user for m in programme.core_team.filter(
         role=CoreTeamMembership.Role.QI_FACILITATOR).select_related("user").order_by("pk")]
+
+
+def visit_create(*, programme: Programme, host: Site, user: User | None,
+                 visitor: Site | None = None, review=None, pair: Pair | None = None,
+                 after: Visit | None = None, facilitator: User | None = None,
+                 virtual: bool = False, summary: str = "Visit proposed") -> Visit:
+    """One proposed visit, logged: a reciprocal pair's (with a visiting site) or a one-way
+    review's (visitor None, review set; visits.services.review_visits). Callers hold the
+    transaction."""
+    visit = Visit.objects.create(programme=programme, pair=pair, host=host, visitor=visitor,
+                                 review=review, after=after, facilitator=facilitator,
+                                 virtual=virtual)
+    log_visit(visit, "visit.created", summary, user=user)
+    return visit
 
 
 @transaction.atomic
@@ -55,10 +69,9 @@ def visits_create_for_pairing(*, programme: Programme, user: User) -> list[Visit
         for host, visitor in ((pair.site_a, pair.site_b), (pair.site_b, pair.site_a)):
             if any(v.host_id == host.pk and v.visitor_id == visitor.pk for v in live):
                 continue
-            visit = Visit.objects.create(programme=programme, pair=pair, host=host,
-                                         visitor=visitor, facilitator=facilitator,
-                                         after=previous if host == pair.site_b else None)
-            log_visit(visit, "visit.created", "Visit proposed", user=user)
+            visit = visit_create(programme=programme, pair=pair, host=host, visitor=visitor,
+                                 facilitator=facilitator, user=user,
+                                 after=previous if host == pair.site_b else None)
             created.append(visit)
             if host == pair.site_a:
                 previous = visit
@@ -90,10 +103,9 @@ def visits_create_rotation(*, pair: Pair, site: Site, user: User) -> list[Visit]
     facilitator = next(iter(_facilitators(programme)), None)
     visits, previous = [], None
     for visitor, host in ((a, b), (b, c), (c, a)):
-        previous = Visit.objects.create(programme=programme, pair=pair, host=host,
-                                        visitor=visitor, after=previous,
-                                        facilitator=facilitator)
-        log_visit(previous, "visit.created", "Visit proposed (three-site rotation)", user=user)
+        previous = visit_create(programme=programme, pair=pair, host=host, visitor=visitor,
+                                after=previous, facilitator=facilitator, user=user,
+                                summary="Visit proposed (three-site rotation)")
         visits.append(previous)
     return visits
 
@@ -217,7 +229,13 @@ def visit_choose_date(*, visit: Visit, date: datetime.date, user: User) -> Visit
 
 def visit_missing_roles(visit: Visit) -> list[str]:
     return missing_roles(visit.attendees.values_list("team", "role"),
-                         visit.programme.minimum_roles)
+                         visit.programme.minimum_roles, visiting=visiting_roles(visit))
+
+
+def visiting_roles(visit: Visit) -> tuple[str, ...] | None:
+    """What the visiting team must bring: the programme's minimum (None), or for a review's
+    visit its lead reviewer."""
+    return REVIEW_VISITING_ROLES if visit.review_id is not None else None
 
 
 @transaction.atomic
@@ -248,6 +266,8 @@ def visit_confirm(*, visit: Visit, user: User, start_time: datetime.time,
     owner = (visit.programme.core_team.filter(role=CoreTeamMembership.Role.ADMINISTRATOR)
              .values_list("user", flat=True).first())
     for kind, days in TASK_DAYS_BEFORE.items():
+        if kind == LogisticsTask.Kind.OBSERVATION_FORMS and visit.is_review:
+            continue  # the observation form is a reciprocal visit's (views_observation)
         LogisticsTask.objects.get_or_create(visit=visit, kind=kind,
                                             defaults={"days_before": days, "owner_id": owner})
     summary = "Confirmed the visit"

@@ -21,7 +21,7 @@ from programmes.demo_community import build_demo_community
 from programmes.demo_resources import build_demo_resources
 from programmes.models import DirectoryListing
 from qips import demo as qips_demo
-from qips import demo_national
+from qips import demo_national, demo_one_way
 from qips.models import QualityImprovementPlan
 from visits import demo as visits_demo
 from visits.demo_event_responses import build_demo_event_responses
@@ -91,6 +91,7 @@ class Command(BaseCommand):
                     plan_counts = qips_demo.build(programme, actor)
                     visit_counts["reports"] = visits_demo.reports_build(programme, actor)
                     learning = _learning_together(programme, actor)
+                    one_way = demo_one_way.build(actor)
                 national_created = scale == "national" and not demo_national.exists()
                 national_started = time.monotonic()
                 if national_created:
@@ -147,6 +148,12 @@ class Command(BaseCommand):
                 f"Learning together: {learning['events']} workshops and conferences, "
                 f"{learning['resources']} library resources, {learning['listed']} people "
                 "listed in the directory.")
+            if one_way:
+                self.stdout.write(
+                    f"One-way review programme “{demo_one_way.PROGRAMME_NAME}”: "
+                    f"{one_way['services']} services self-reported, {one_way['flagged']} "
+                    f"flagged with a decision each, {one_way['reviews']} peer reviews (one "
+                    "reported, with its action plan under way).")
         if scale == "national":
             self._national(national_created, national_elapsed)
         self.stdout.write("")
