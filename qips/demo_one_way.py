@@ -22,10 +22,12 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from ilcop.activity import log_action
-from ilcop.models import Notification, User
+from ilcop.models import ActivityLog, Notification, User
+from ilcop.notifications import absolute_url
 from programmes import demo as programmes_demo
 from programmes import review_team
 from programmes.models import (
@@ -117,9 +119,9 @@ OUT_OF_DATE = {"QI-08": "The 62-day standard it cites was replaced by the combin
                         "standards of the 2025 Cancer Waiting Times review; revision agreed "
                         "with the network for next year's cycle."}
 
-# The indicators each service does not meet, by service number (services are the first
-# twelve demo trusts in code order). Service 1 sits exactly on the 75% threshold (not
-# flagged); 2, 3, 4 and 5 are flagged; 11 has not submitted.
+# The indicators each service does not meet, by service number (in trust code order).
+# Service 1 sits exactly on the 75% threshold (not flagged); 2, 3, 4 and 5 are flagged; 11 has
+# not submitted.
 NOT_MET = {
     1: {"GP-03"},
     2: {"QI-02"},
@@ -196,6 +198,12 @@ def demo_programme() -> Programme | None:
                                     ).first()
 
 
+def _midnight() -> datetime.datetime:
+    """The start of today: every time the demo writes is a whole number of days from it, so a
+    rebuild the same day writes the same rows (tests/test_seed_demo.py)."""
+    return timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(0)))
+
+
 def _person(email: str, full_name: str, password: str) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
@@ -217,7 +225,8 @@ def build(actor: User) -> dict[str, int]:
     if demo_programme() is not None:
         return {}
     today = timezone.localdate()
-    now = timezone.now()
+    now = _midnight()
+    first_entry = ActivityLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
     password = make_password(programmes_demo.DEMO_PASSWORD)
     pm = User.objects.get(email=programmes_demo.CORE_PROJECT_MANAGER_EMAIL)
     programme = Programme.objects.create(
@@ -236,9 +245,10 @@ def build(actor: User) -> dict[str, int]:
     log_action(programme, "programme.created", actor=actor, scopes=[programme],
                summary=f"Created the one-way review programme {programme.name}")
 
-    # Services: a thoracic surgery team at each of the first twelve demo trusts.
+    # Services: a thoracic surgery team at twelve demo trusts spread across the regions (the
+    # trusts are numbered region by region), so a hub sees only its region's services.
     organisations = list(Organisation.objects.filter(
-        code__regex=programmes_demo.ORG_CODE_PATTERN).order_by("code")[:12])
+        code__regex=programmes_demo.ORG_CODE_PATTERN).order_by("code"))[::9][:12]
     services = [Site.objects.create(
         organisation=org, name="Thoracic surgery service", code=f"{org.code}-THOR",
         specialty=Specialty.LUNG_CANCER, mdt_day=2, mdt_time=datetime.time(8),
@@ -327,7 +337,7 @@ def build(actor: User) -> dict[str, int]:
         assert report_assessment(reports[n]).flagged, f"demo service {n} must be flagged"
         made_decisions[n] = SurveillanceDecision.objects.create(
             report=reports[n], agreed_with_provider=True, agreed_with_commissioner=n != 4,
-            decided_by=actor, decided_at=now - datetime.timedelta(days=45), **fields)
+            decided_by=actor, decided_at=now - datetime.timedelta(days=52), **fields)
         log_action(made_decisions[n], "surveillance_decision.recorded", actor=actor,
                    scopes=[programme, services[n]],
                    summary="Recorded the surveillance decision: "
@@ -370,7 +380,15 @@ def build(actor: User) -> dict[str, int]:
     _review_upcoming(programme, services[UPCOMING], made_decisions[UPCOMING],
                      [reviewers[2], reviewers[3], reviewers[7]], teams[UPCOMING], standards,
                      actor, today)
-    return {"services": len(services), "flagged": len(decisions),
+    # Dates the services and model defaults wrote as "now": the programme started months ago.
+    started = now - datetime.timedelta(days=240)
+    Programme.objects.filter(pk=programme.pk).update(created_at=started)
+    CoreTeamMembership.objects.filter(programme=programme).update(joined_at=started)
+    Enrolment.objects.filter(programme=programme).update(status_changed_at=started)
+    SiteMembership.objects.filter(site__in=services).update(joined_at=started)
+    ActivityLog.objects.filter(id__gt=first_entry).update(created_at=now)
+    return {"services": len(services), "submitted": len(services) - 1,
+            "flagged": len(decisions),
             "reviews": PeerReview.objects.filter(programme=programme).count(),
             "report_pk": reviewed}
 
@@ -430,22 +448,26 @@ def _visit(programme, review, site, members, team, actor, *, date, status):
 
 
 def _review_happened(programme, site, decision, members, team, standards, actor, today):
-    visit_day = _weekday(today - datetime.timedelta(days=40))
+    # Decided 52 days ago; set up two days later; lines agreed and checklist done in the
+    # following week; the visit five weeks ago; the report a week after it.
+    visit_day = _weekday(today - datetime.timedelta(days=35))
     review = _review(programme, site, decision, members, team, standards, actor,
-                     created=timezone.now() - datetime.timedelta(days=44))
+                     created=_midnight() - datetime.timedelta(days=50))
     PeerReview.objects.filter(pk=review.pk).update(
-        lines_agreed_by=team[0], lines_agreed_at=timezone.now() - datetime.timedelta(days=30))
-    review.checklist.update(done_at=timezone.now() - datetime.timedelta(days=45),
+        lines_agreed_by=team[0], lines_agreed_at=_midnight() - datetime.timedelta(days=44))
+    review.checklist.update(done_at=_midnight() - datetime.timedelta(days=42),
                             done_by=team[0])
     visit = _visit(programme, review, site, members, team, actor, date=visit_day,
                    status=Visit.Status.HAPPENED)
     VisitAttendee.objects.filter(visit=visit).update(present=True)
+    _agenda_as_run(visit, actor, visit_day)
     findings = {}
     for code, rating, evidence, recommendation, good in FINDINGS:
         findings[code] = StandardFinding.objects.create(
             review=review, standard=standards[code], rating=rating, evidence=evidence,
             recommendation=recommendation, good_practice=good, published_evidence=evidence,
-            recorded_by=members[0].user)
+            recorded_by=members[0].user, recorded_at=timezone.make_aware(
+                datetime.datetime.combine(visit_day, datetime.time(15, 30))))
     # The chief executive, the commissioner and the network's lead receive the report too.
     slug = site.organisation.code.lower()
     for role, email, name in (
@@ -453,8 +475,8 @@ def _review_happened(programme, site, decision, members, team, standards, actor,
              "Dame Ruth Hallam"),
             (ReportRecipient.Role.COMMISSIONER, f"commissioner@{DOMAIN}", "Owen Pritchard"),
             (ReportRecipient.Role.NETWORK, f"network.lead@{DOMAIN}", "Dr Nadia Farouk")):
-        user = User.objects.filter(email=email).first() or User.objects.create(
-            email=email, full_name=name, password=make_password(None))
+        # No password: they receive the PDF and need never sign in (visits.models.review).
+        user = _person(email, name, make_password(None))
         ReportRecipient.objects.create(review=review, role=role, user=user, added_by=actor)
 
     # The report, approved a week after the visit and emailed to exactly its distribution list
@@ -471,7 +493,8 @@ def _review_happened(programme, site, decision, members, team, standards, actor,
         kind=NOTIFICATION_KIND, content_type=ContentType.objects.get_for_model(VisitReport),
         object_id=version.pk, recipient=person, due_on=approved_at.date(),
         programme_name=programme.name, summary=f"Visit report (version 1): {visit}",
-        url="", created_at=approved_at, sent_at=approved_at) for person in recipients)
+        url=absolute_url(reverse("visits:visit_report", args=[visit.pk])),
+        created_at=approved_at, sent_at=approved_at) for person in recipients)
     VisitReport.objects.filter(pk=version.pk).update(sent_at=approved_at,
                                                      recipient_count=len(recipients))
     from visits.tasks import generate_visit_report
@@ -495,6 +518,20 @@ def _review_happened(programme, site, decision, members, team, standards, actor,
     return version.pk
 
 
+def _agenda_as_run(visit: Visit, actor: User, day: datetime.date) -> None:
+    """The one-day review's agenda (visits.agenda_default.REVIEW_AGENDA), run on the day with
+    the sessions over or under by a few minutes, as days are."""
+    from visits.models import VisitAgendaItem
+    from visits.services.day import visit_agenda_ensure
+
+    clock = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+    for n, item in enumerate(visit_agenda_ensure(visit=visit, user=actor)):
+        ran = datetime.timedelta(minutes=item.planned_minutes + (5, -5, 10, 0)[n % 4])
+        VisitAgendaItem.objects.filter(pk=item.pk).update(started_at=clock,
+                                                          ended_at=clock + ran)
+        clock += ran
+
+
 def _published(review: PeerReview, actor: User) -> None:
     """The redaction approved and the report published to the network."""
     from visits.services import review_reports
@@ -514,8 +551,8 @@ def _action_plan(programme, review, site, team, findings, actor, approved_at):
                           "waiting-time breaches not reviewed case by case, and the patient "
                           "survey not acted on.",
         aim_what="Submit complete surgical outcomes to the national audit",
-        aim_how_much="for every patient operated on", aim_by_when=today
-        + datetime.timedelta(days=150),
+        aim_how_much="for 100% of operations, up from none last year",
+        aim_by_when=today + datetime.timedelta(days=150),
         aim_for_whom="thoracic surgery patients",
         support_requested="A session with the network's audit lead on catching up the missed "
                           "submission, and an introduction to a service that runs a breach "
@@ -523,7 +560,8 @@ def _action_plan(programme, review, site, team, findings, actor, approved_at):
         next_review_on=today + datetime.timedelta(days=330),
         status=QualityImprovementPlan.Status.IN_PROGRESS,
         approved_at=approved_at + datetime.timedelta(days=14), approved_by=actor,
-        status_changed_at=approved_at + datetime.timedelta(days=14), created_by=team[0],
+        status_changed_at=approved_at + datetime.timedelta(days=14),
+        updated_at=approved_at + datetime.timedelta(days=14), created_by=team[0],
         created_at=approved_at + datetime.timedelta(days=3))
     actions = (
         ("S4", "Agree cover for the data manager role", -20, "Cancer services manager",
@@ -543,6 +581,7 @@ def _action_plan(programme, review, site, team, findings, actor, approved_at):
     month = today.replace(day=1)
     ProgressUpdate.objects.create(
         plan=plan, month=month, rag=ProgressUpdate.Rag.AMBER, submitted_by=team[0],
+        submitted_at=_midnight(),
         done="Data manager cover agreed with the trust; catching up the submission.",
         help_needed="The network audit lead's session, please.")
     log_action(plan, "qip.created", actor=team[0], scopes=[programme, site],
@@ -551,10 +590,10 @@ def _action_plan(programme, review, site, team, findings, actor, approved_at):
 
 def _review_upcoming(programme, site, decision, members, team, standards, actor, today):
     review = _review(programme, site, decision, members, team, standards, actor,
-                     created=timezone.now() - datetime.timedelta(days=20))
+                     created=_midnight() - datetime.timedelta(days=20))
     first, second = review.checklist.order_by("order")[:2]
     for item in (first, second):
-        ReviewChecklistItem.objects.filter(pk=item.pk).update(done_at=timezone.now(),
+        ReviewChecklistItem.objects.filter(pk=item.pk).update(done_at=_midnight(),
                                                               done_by=team[0])
     _visit(programme, review, site, members, team, actor,
            date=_weekday(today + datetime.timedelta(days=21)), status=Visit.Status.CONFIRMED)

@@ -136,7 +136,9 @@ def agenda_item_update(*, item: VisitAgendaItem, user: User, title: str,
                        planned_minutes: int) -> VisitAgendaItem:
     """Change one session of this visit's agenda; the programme's template is untouched."""
     title, planned_minutes = _clean_session(title, planned_minutes)
-    item = VisitAgendaItem.objects.select_for_update().select_related(
+    # of=("self",): PostgreSQL cannot lock the nullable side of the visitor's outer join (a
+    # one-way review's visit has none).
+    item = VisitAgendaItem.objects.select_for_update(of=("self",)).select_related(
         "visit__programme", "visit__host", "visit__visitor").get(pk=item.pk)
     changed = [name for name, value in (("title", title), ("planned_minutes", planned_minutes))
                if getattr(item, name) != value]

@@ -189,7 +189,10 @@ def _opened_summary(invitees: list, dates: list, deadline: datetime.datetime) ->
 def poll_open(*, visit: Visit, user: User, window_start: datetime.date,
               window_end: datetime.date, deadline: datetime.datetime) -> AvailabilityPoll:
     """Ask both teams and the facilitator about every candidate date in the window."""
-    visit = Visit.objects.select_for_update().select_related("host", "visitor").get(pk=visit.pk)
+    # of=("self",): the visitor is an outer join (none on a review's visit), which
+    # PostgreSQL cannot lock.
+    visit = Visit.objects.select_for_update(of=("self",)).select_related(
+        "host", "visitor").get(pk=visit.pk)
     if visit.status not in (Visit.Status.PROPOSED, Visit.Status.POLLING):
         raise ValidationError("This visit already has a date.")
     if hasattr(visit, "poll"):

@@ -231,7 +231,8 @@ def report_send(*, report_id: int) -> Tally:
 
 def _record_failure(report_id: int, *, stage: str, reason: str) -> None:
     with transaction.atomic():
-        report = VisitReport.objects.select_for_update().select_related(
+        # of=("self",): the visitor is an outer join, which PostgreSQL cannot lock.
+        report = VisitReport.objects.select_for_update(of=("self",)).select_related(
             "visit__programme", "visit__host", "visit__visitor").defer(
             "html", "pdf").filter(pk=report_id).first()
         if report is None:
@@ -261,7 +262,7 @@ def report_sending_failed(*, report_id: int, reason: str) -> None:
 def report_retry(*, report: VisitReport, user: User) -> VisitReport:
     """Try a failed or stuck version again: make its PDF if it has none, otherwise send it to
     whoever has not had it (the ledger skips everyone who has)."""
-    report = VisitReport.objects.select_for_update().select_related(
+    report = VisitReport.objects.select_for_update(of=("self",)).select_related(
         "visit__programme", "visit__host", "visit__visitor").defer("html", "pdf").get(
         pk=report.pk)
     if superseded(report):

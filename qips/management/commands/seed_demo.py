@@ -151,9 +151,9 @@ class Command(BaseCommand):
             if one_way:
                 self.stdout.write(
                     f"One-way review programme “{demo_one_way.PROGRAMME_NAME}”: "
-                    f"{one_way['services']} services self-reported, {one_way['flagged']} "
-                    f"flagged with a decision each, {one_way['reviews']} peer reviews (one "
-                    "reported, with its action plan under way).")
+                    f"{one_way['services']} services ({one_way['submitted']} self-reported), "
+                    f"{one_way['flagged']} flagged with a decision each, {one_way['reviews']} "
+                    "peer reviews (one reported, with its action plan under way).")
         if scale == "national":
             self._national(national_created, national_elapsed)
         self.stdout.write("")
