@@ -77,7 +77,8 @@ PAGES: dict[str, tuple[str, str, int]] = {
     "library search": ("core", "/programmes/{programme}/library/?query=MDT", 9),
     "library resources": ("core", "/programmes/{programme}/library/resources/?query=MDT", 9),
     "site plans": ("member", "/sites/{site}/qips/", 10),
-    "home (two places)": ("two places", "/", 7),
+    # +1: a person's regional hubs and reviewer-pool places (one-way review programmes).
+    "home (two places)": ("two places", "/", 8),
     "directory": ("member", "/programmes/{programme}/directory/", 10),
     "directory filtered": ("member", "/programmes/{programme}/directory/?role=cns&q=a", 10),
     # 9 once a message has been sent: the list of past messages is one more query.
