@@ -19,10 +19,13 @@ import re
 import unicodedata
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
+from django.utils import timezone
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a long slide deck with images; email servers refuse more
 
@@ -125,3 +128,24 @@ def evidence_path(instance, filename: str) -> str:
 
 def review_document_path(instance, filename: str) -> str:
     return f"reviews/{uuid.uuid4().hex}{_extension(filename, dot=True)}"
+
+
+class UploadedDocument(models.Model):
+    """What every titled document people upload keeps besides its file: a self-report's
+    evidence (programmes.EvidenceDocument), a review's pre-visit documents
+    (visits.ReviewDocument). Each subclass adds its ``file`` (with its own upload_to above) and
+    what it belongs to."""
+
+    title = models.CharField(max_length=200)
+    filename = models.CharField(max_length=200)
+    size = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -11,9 +11,9 @@ lines of enquiry waiting for the service to agree them. A regional hub follows i
 services, and the reviewer pool has clinical peers and patient reviewers, one with a declared
 conflict.
 
-Rows go in through the services where a service exists for that step (the decision's
-assessment, the team check, report approval and redaction) and directly otherwise, with the
-log entries the services would have written.
+Rows go in through the services where a service exists for that step (setting up a review,
+its team, its lines of enquiry and its visits; report approval and redaction) and directly
+otherwise, with the log entries the services would have written.
 """
 
 import datetime
@@ -29,7 +29,6 @@ from ilcop.activity import log_action
 from ilcop.models import ActivityLog, Notification, User
 from ilcop.notifications import absolute_url
 from programmes import demo as programmes_demo
-from programmes import review_team
 from programmes.models import (
     ConflictOfInterest,
     CoreTeamMembership,
@@ -53,11 +52,9 @@ from programmes.models import (
 )
 from programmes.selectors.surveillance import report_assessment
 from visits.models import (
-    LineOfEnquiry,
     PeerReview,
     ReportRecipient,
     ReviewChecklistItem,
-    ReviewTeamMember,
     StandardFinding,
     Visit,
     VisitAttendee,
@@ -182,15 +179,6 @@ LINES = (
     ("S5", "What has the team done with its patient survey results, and what got in the way?"),
     ("S2", "How are waiting-time breaches reviewed and learnt from?"),
 )
-
-CHECKLIST = (
-    "Agree the key lines of enquiry with the review team",
-    "Share the operational policy and the last year's attendance register",
-    "Confirm who from the team will attend each session",
-    "Book a room for the day and a quiet room for the reviewers",
-    "Read the guidance on what happens before, on and after the visit",
-)
-
 
 def demo_programme() -> Programme | None:
     return Programme.objects.filter(name=PROGRAMME_NAME, kind=Programme.Kind.ONE_WAY,
@@ -393,57 +381,32 @@ def build(actor: User) -> dict[str, int]:
             "report_pk": reviewed}
 
 
-def _check_team(site: Site, members: list[Reviewer], programme: Programme) -> None:
-    """The demo's teams pass the same check the team page applies."""
-    service = review_team.Service(site.organisation_id, site.organisation.name,
-                                  site.organisation.network)
-    result = review_team.check_team(service, [
-        review_team.Candidate(
-            reviewer_id=r.pk, name=r.user.full_name, is_patient_reviewer=r.is_patient_reviewer,
-            organisation_id=r.organisation_id,
-            organisation_name=r.organisation.name if r.organisation else "",
-            network=r.organisation.network if r.organisation else "",
-            trained=r.training_completed_on is not None, active=r.active,
-            conflicts={c.organisation_id: c.description for c in r.conflicts.all()})
-        for r in members], min_clinical=programme.review_team_min_clinical,
-        min_patient=programme.review_team_min_patient)
-    assert result.ok, result
-
-
 def _review(programme, site, decision, members, team, standards, actor, *, created):
-    _check_team(site, members, programme)
-    review = PeerReview.objects.create(programme=programme, site=site, decision=decision,
-                                       created_by=actor, created_at=created)
-    log_action(review, "peer_review.created", actor=actor, scopes=[programme, site],
-               summary="Set up the peer review")
-    ReviewTeamMember.objects.bulk_create(
-        ReviewTeamMember(review=review, reviewer=r, is_lead=n == 0)
-        for n, r in enumerate(members))
-    ReviewChecklistItem.objects.bulk_create(
-        ReviewChecklistItem(review=review, text=text, order=n)
-        for n, text in enumerate(CHECKLIST, start=1))
-    ReportRecipient.objects.bulk_create(
-        ReportRecipient(review=review, role=ReportRecipient.Role.SERVICE_TEAM, user=person,
-                        added_by=actor) for person in team)
-    for n, (standard, text) in enumerate(LINES, start=1):
-        LineOfEnquiry.objects.create(review=review, standard=standards[standard], text=text,
-                                     order=n, proposed_by=actor)
+    """Set up a review as the core team's pages do: through the services, so the demo's team
+    passes the same conflict and mix check (visits.services.reviews.review_team_set) and gets
+    the same checklist and first distribution list."""
+    from visits.services import reviews
+
+    review = reviews.review_create(decision=decision, user=actor)
+    reviews.review_team_set(review=review, reviewer_ids=[r.pk for r in members],
+                            lead_id=members[0].pk, user=actor)
+    for standard, text in LINES:
+        reviews.line_add(review=review, user=actor, text=text, standard=standards[standard])
+    PeerReview.objects.filter(pk=review.pk).update(created_at=created)
+    review.refresh_from_db()
     return review
 
 
-def _visit(programme, review, site, members, team, actor, *, date, status):
-    visit = Visit.objects.create(
-        programme=programme, host=site, review=review, status=status, date=date,
-        start_time=datetime.time(9), end_time=datetime.time(16, 30), facilitator=actor,
-        venue=f"Seminar room, {site.organisation.name}")
-    VisitAttendee.objects.bulk_create(
-        [VisitAttendee(visit=visit, user=person, team="host", role=role)
-         for person, role in zip(team, ("clinical_lead", "cns"), strict=True)]
-        + [VisitAttendee(visit=visit, user=r.user, team="visiting",
-                         role="lead_reviewer" if n == 0 else
-                         "patient_reviewer" if r.is_patient_reviewer else "clinical_peer")
-           for n, r in enumerate(members)]
-        + [VisitAttendee(visit=visit, user=actor, team="facilitator", role="facilitator")])
+def _visit(review, actor, *, date, status):
+    """The review's visit, added as the core team adds it (the facilitator, the service's team
+    and the review team on its attendance list), then dated without a poll."""
+    from visits.services.review_visits import review_visit_add
+
+    visit = review_visit_add(review=review, user=actor, facilitator=actor)
+    Visit.objects.filter(pk=visit.pk).update(
+        status=status, date=date, start_time=datetime.time(9), end_time=datetime.time(16, 30),
+        venue=f"Seminar room, {review.site.organisation.name}")
+    visit.refresh_from_db()
     return visit
 
 
@@ -457,8 +420,7 @@ def _review_happened(programme, site, decision, members, team, standards, actor,
         lines_agreed_by=team[0], lines_agreed_at=_midnight() - datetime.timedelta(days=44))
     review.checklist.update(done_at=_midnight() - datetime.timedelta(days=42),
                             done_by=team[0])
-    visit = _visit(programme, review, site, members, team, actor, date=visit_day,
-                   status=Visit.Status.HAPPENED)
+    visit = _visit(review, actor, date=visit_day, status=Visit.Status.HAPPENED)
     VisitAttendee.objects.filter(visit=visit).update(present=True)
     _agenda_as_run(visit, actor, visit_day)
     findings = {}
@@ -595,5 +557,5 @@ def _review_upcoming(programme, site, decision, members, team, standards, actor,
     for item in (first, second):
         ReviewChecklistItem.objects.filter(pk=item.pk).update(done_at=_midnight(),
                                                               done_by=team[0])
-    _visit(programme, review, site, members, team, actor,
-           date=_weekday(today + datetime.timedelta(days=21)), status=Visit.Status.CONFIRMED)
+    _visit(review, actor, date=_weekday(today + datetime.timedelta(days=21)),
+           status=Visit.Status.CONFIRMED)

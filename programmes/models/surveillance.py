@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from ilcop.uploads import evidence_path
+from ilcop.uploads import UploadedDocument, evidence_path
 
 from .core import Organisation, Programme, Region, Site
 
@@ -158,25 +158,13 @@ class IndicatorResponse(models.Model):
         return f"{self.indicator.code}: {self.met}"
 
 
-class EvidenceDocument(models.Model):
+class EvidenceDocument(UploadedDocument):
     """A document a service uploads to support its self-report (ilcop.uploads)."""
 
     report = models.ForeignKey(SelfReport, on_delete=models.CASCADE, related_name="evidence")
     indicator = models.ForeignKey(QualityIndicator, null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
-    title = models.CharField(max_length=200)
     file = models.FileField(upload_to=evidence_path, max_length=200)
-    filename = models.CharField(max_length=200)
-    size = models.PositiveIntegerField(default=0)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    uploaded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["uploaded_at", "pk"]
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class RiskLevel(models.TextChoices):

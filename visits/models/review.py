@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from ilcop.uploads import review_document_path
+from ilcop.uploads import UploadedDocument, review_document_path
 from programmes.models import (
     Programme,
     Resource,
@@ -151,23 +151,11 @@ class ReviewChecklistItem(models.Model):
         return self.text
 
 
-class ReviewDocument(models.Model):
+class ReviewDocument(UploadedDocument):
     """A document the service shares with its reviewers before the visit (ilcop.uploads)."""
 
     review = models.ForeignKey(PeerReview, on_delete=models.CASCADE, related_name="documents")
-    title = models.CharField(max_length=200)
     file = models.FileField(upload_to=review_document_path, max_length=200)
-    filename = models.CharField(max_length=200)
-    size = models.PositiveIntegerField(default=0)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    uploaded_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["uploaded_at", "pk"]
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class StandardFinding(models.Model):
