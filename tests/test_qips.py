@@ -6,6 +6,7 @@ import datetime
 import pytest
 
 from ilcop.models import ActivityLog
+from programmes.models import Indicator
 from qips.models import Driver, Measure, Measurement, PdsaCycle, QualityImprovementPlan
 from qips.services import parts as part_services
 from qips.services import plans as services
@@ -218,6 +219,38 @@ def test_a_shared_approved_plan_appears_in_the_library(plan, lead, core, client_
     assert client_for(other_lead).get(f"/qips/{plan.pk}/").status_code == 200
     # Readers cannot change it.
     assert client_for(other_lead).get(f"/qips/{plan.pk}/edit/").status_code == 403
+
+
+def test_the_library_search_reads_each_text_and_lists_a_plan_once(plan, lead, core,
+                                                                   client_for, other_lead,
+                                                                   programme):
+    fill_in(plan, lead)
+    a_change_idea(plan, lead)  # three drivers; two of them name the clinic
+    services.plan_transition(plan=plan, action="submit", user=lead, as_core=False)
+    services.plan_transition(plan=plan, action="approve", user=core, as_core=True)
+    services.plan_update(plan=plan, user=lead, share_with_programme=True,
+                         lessons_learned="Ring-fenced diary slots worked.")
+    indicator, other = (
+        Indicator.objects.create(programme=programme, code=code, name=name, order=order)
+        for order, (code, name) in enumerate([("CNS", "CNS at diagnosis"),
+                                              ("HISTO", "Histological confirmation")]))
+    plan.indicators.add(indicator)
+    library = f"/programmes/{programme.pk}/library/"
+    client = client_for(other_lead)
+
+    def found(**params) -> int:
+        return client.get(library, params).content.decode().count(f'id="plan-{plan.pk}"')
+
+    # Its title (from the focus area), aim, lessons and drivers' texts, in any case; a word
+    # in two drivers and the lessons still gives one card.
+    for word in ("CNS AT DIAGNOSIS", "patients told", "ring-fenced", "nurse availability",
+                 "diary", "clinic"):
+        assert found(query=word) == 1, word
+    assert found(query="bronchoscopy") == 0
+    assert found(query="diary", indicator=indicator.code) == 1
+    assert found(query="diary", indicator=other.code) == 0
+    assert found(query="diary", status="approved") == 1
+    assert found(query="diary", status="completed") == 0
 
 
 def test_the_write_up_pdf_holds_the_plan(plan, lead, client_for):

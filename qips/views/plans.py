@@ -337,7 +337,8 @@ def library(request: HttpRequest, pk: int) -> HttpResponse:
     filters = {key: request.GET.get(key, "")[:100] for key in
                ("query", "indicator", "status", "category")}
     return render(request, "qips/library.html", {
-        "programme": programme, "plans": selectors.library(programme, **filters),
+        "programme": programme,
+        "plans": selectors.library(programme, **filters).defer(*selectors.LIBRARY_CARD_DEFERRED),
         "filters": filters, "indicators": programme.indicators.all(),
         "statuses": [(s, QualityImprovementPlan.Status(s).label)
                      for s in selectors.LIBRARY_STATUSES],
