@@ -2577,6 +2577,8 @@ def _measurements(b: _Build, plans: list[_Plan]) -> None:
             how = "Imported" if n == 0 and count > 1 else "Pasted"
             item.log(b, _at(entered, 9, 50), item.owner, "qip.data_entered",
                      f"{how} {count} value{'s' if count != 1 else ''} for {measure.name[:80]}")
+    # Past the measurement service, which changes a measure's data_version: these measures
+    # were made in this build with versions of their own, so no chart is cached under them.
     _raw_insert(Measurement, ("measure", "period", "numerator", "denominator", "value",
                               "entered_by", "entered_at"), points)
     Measure.objects.bulk_update(changed, ["baseline_points"], batch_size=BATCH)

@@ -27,13 +27,13 @@ from visits.models import FocusArea, Visit, VisitReport
 from .models import (
     Barrier,
     Measure,
-    Measurement,
     PdsaCycle,
     ProgressUpdate,
     QualityImprovementPlan,
     SupportRecord,
 )
-from .views.charts import charts_for
+from .selectors import measures_for_charts
+from .views.charts import charts_for_plans
 
 UPDATES_PER_PLAN = 3
 TIMELINE_LENGTH = 20
@@ -201,27 +201,25 @@ def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
     if not plans:
         return []
     plan_ids = [plan.pk for plan in plans]
-    points = Measurement.objects.only("measure_id", "period", "numerator", "denominator",
-                                      "value").order_by("period")
     measures: dict[int, list[Measure]] = {}
-    for measure in Measure.objects.filter(plan_id__in=plan_ids).prefetch_related(
-            Prefetch("measurements", queryset=points), "rebases"):
+    for measure in measures_for_charts(Measure.objects.filter(plan_id__in=plan_ids)):
         measures.setdefault(measure.plan_id, []).append(measure)
     updates = _latest_updates(plan_ids)
     help_barriers: dict[int, list[Barrier]] = {}
     for barrier in Barrier.objects.filter(plan_id__in=plan_ids,
                                           status=Barrier.Status.OPEN).exclude(help_needed=""):
         help_barriers.setdefault(barrier.plan_id, []).append(barrier)
+    # Every chart of the page in one look-up in the cache.
+    charts = charts_for_plans([(plan, measures.get(plan.pk, [])) for plan in plans])
     rows = []
-    for plan in plans:
-        own = measures.get(plan.pk, [])
-        last_data = max((point.period for m in own for point in m.measurements.all()),
+    for plan, plan_charts in zip(plans, charts, strict=True):
+        last_data = max((m.last_period for m in measures.get(plan.pk, []) if m.last_period),
                         default=None)
         all_cycles = plan.pdsa_cycles.all()
         for update in updates.get(plan.pk, []):
             update.plan = plan
         rows.append(PlanJourney(
-            plan=plan, charts=charts_for(own, plan) if own else [],
+            plan=plan, charts=plan_charts,
             updates=updates.get(plan.pk, []), help_barriers=help_barriers.get(plan.pk, []),
             last_data=last_data, cycles=len(all_cycles),
             cycles_complete=sum(1 for c in all_cycles if c.completed_on)))

@@ -15,7 +15,6 @@ from django.db.models import (
     F,
     Max,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -273,10 +272,28 @@ def similar_plans(plan: QualityImprovementPlan, *, limit: int = 5
     return list(candidates.filter(condition).order_by("-shared", "-approved_at")[:limit])
 
 
+def measures_for_charts(measures: QuerySet[Measure]) -> QuerySet[Measure]:
+    """Measures with what their charts' cache keys and captions read, without their points
+    (views.charts fetches those only for a chart not yet cached): the number of points, the
+    latest period and the rebases."""
+    # An aggregate drops Meta.ordering (Django 3.1), so the measures' order is given again.
+    return measures.annotate(
+        point_count=Count("measurements"), last_period=Max("measurements__period"),
+    ).order_by("order", "pk").prefetch_related("rebases")
+
+
 def measures_with_data(plan: QualityImprovementPlan) -> list[Measure]:
-    return list(plan.measures.prefetch_related(
-        Prefetch("measurements", queryset=Measurement.objects.order_by("period")),
-        "rebases"))
+    """The plan's measures for its page: ready for their charts, each with its latest
+    figure (``latest``: a Measurement, or None) for the planned-and-achieved table."""
+    latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period")
+    measures = list(measures_for_charts(plan.measures.all()).annotate(**{
+        f"latest_{name}": Subquery(latest.values(name)[:1])
+        for name in ("numerator", "denominator", "value")}))
+    for measure in measures:
+        measure.latest = None if measure.last_period is None else Measurement(
+            measure=measure, period=measure.last_period, numerator=measure.latest_numerator,
+            denominator=measure.latest_denominator, value=measure.latest_value)
+    return measures
 
 
 @dataclass
@@ -299,7 +316,8 @@ class Achievement:
 def planned_vs_achieved(plan: QualityImprovementPlan,
                         measures: list[Measure]) -> list[Achievement]:
     """The original commitment (frozen at approval) beside the latest figures, so success
-    is judged against what was promised, not redefined after the fact (PRODUCT.md)."""
+    is judged against what was promised, not redefined after the fact (PRODUCT.md).
+    ``measures`` come from measures_with_data."""
     if not plan.commitment:
         return []
     by_id = {m.pk: m for m in measures}
@@ -309,12 +327,10 @@ def planned_vs_achieved(plan: QualityImprovementPlan,
         measure = by_id.get(committed.get("id")) or by_name.get(committed["name"])
         percent = bool(committed.get("denominator"))
         latest = latest_period = met = None
-        if measure is not None:
-            data = list(measure.measurements.all())
-            if data:
-                last = data[-1]
-                latest = last.figure * 100 if percent and last.value is None else last.figure
-                latest_period = last.period
+        if measure is not None and measure.latest is not None:
+            last = measure.latest
+            latest = last.figure * 100 if percent and last.value is None else last.figure
+            latest_period = last.period
         target = committed.get("target")
         if latest is not None and target is not None:
             met = latest >= target if committed["direction"] == "increase" else latest <= target

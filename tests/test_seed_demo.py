@@ -25,7 +25,7 @@ from programmes.models import (
     Site,
     SiteMembership,
 )
-from qips.models import Measurement, QualityImprovementPlan
+from qips.models import Measure, Measurement, QualityImprovementPlan
 
 from .factories import EnrolmentFactory, SiteMembershipFactory
 
@@ -233,6 +233,18 @@ def test_reset_rebuilds_the_same_demo(db):
     out = seed("--reset")
     assert "Removed the previous demo data" in out
     assert snapshot() == before  # no leftovers, no orphaned activity log entries
+
+
+def test_a_rebuilt_demo_never_meets_the_old_demos_cached_charts(db):
+    # Charts are cached by the measure's key and data version (qips.views.charts). A reset
+    # may hand a measure its old key again; every version is new, so no chart drawn for the
+    # old demo's data is served for the new one.
+    seed()
+    before = set(Measure.objects.values_list("data_version", flat=True))
+    seed("--reset")
+    after = list(Measure.objects.values_list("data_version", flat=True))
+    assert len(set(after)) == len(after) == len(before) > 0
+    assert not before & set(after)
 
 
 def test_reset_leaves_everything_else_alone(db):

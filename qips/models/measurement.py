@@ -1,5 +1,7 @@
 """A plan's measures and their data (Making Data Count; BMJ QI series on measurement)."""
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -55,6 +57,11 @@ class Measure(models.Model):
         validators=[MinValueValidator(2)],
         help_text="Number of points. Leave empty to use all the points")
     order = models.PositiveSmallIntegerField(default=0)
+    # A new random value whenever the measure's data changes (services.measurements._save,
+    # the only writer): the chart's cache key uses it instead of reading every point. Random
+    # rather than a counter, so a database rebuilt or restored, or another one sharing the
+    # cache, never meets a chart cached for other data under the same measure and number.
+    data_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["order", "pk"]

@@ -5,6 +5,7 @@ column."""
 import calendar
 import datetime
 import re
+import uuid
 
 from django.db import transaction
 
@@ -151,6 +152,9 @@ def _save(measure: Measure, user: User, values: list[Measurement], how: str) -> 
             measure=measure, period=value.period,
             defaults={"numerator": value.numerator, "denominator": value.denominator,
                       "value": value.value, "entered_by": user})
+    # New data, so a new chart: the cache key reads this instead of the points.
+    measure.data_version = uuid.uuid4()
+    Measure.objects.filter(pk=measure.pk).update(data_version=measure.data_version)
     plan = measure.plan
     log_action(plan, "qip.data_entered", actor=user, scopes=[plan.programme, plan.site],
                summary=f"{how} {len(values)} value{'s' if len(values) != 1 else ''} for "

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ilcop.concurrency import single_submission
 from ilcop.imports import ImportFailed
 
+from .. import selectors
 from ..forms import (
     BarrierForm,
     DriverForm,
@@ -122,8 +123,9 @@ def pdsa_complete(request: HttpRequest, pk: int, cycle_pk: int) -> HttpResponse:
 def measure_data(request: HttpRequest, pk: int, measure_pk: int) -> HttpResponse:
     """A measure's chart and data, with the three ways to add data."""
     plan, who = load(request, pk)
-    measure = get_object_or_404(Measure.objects.prefetch_related("measurements", "rebases"),
-                                pk=measure_pk, plan=plan)
+    measure = get_object_or_404(
+        selectors.measures_for_charts(Measure.objects.prefetch_related("measurements")),
+        pk=measure_pk, plan=plan)
     paste_form = MeasurementPasteForm(prefix="paste")
     import_form = MeasurementImportForm(prefix="import")
     rebase_form = RebaseForm(prefix="rebase", measure=measure)
