@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +27,7 @@ from ..forms import (
     SupportForm,
     TransitionForm,
 )
-from ..models import QualityImprovementPlan, ReviewComment
+from ..models import PdsaCycle, QualityImprovementPlan, ReviewComment
 from ..services import parts as part_services
 from ..services import plans as services
 from .charts import charts_for
@@ -95,12 +96,15 @@ def plan_from_focus_area(request: HttpRequest, pk: int) -> HttpResponse:
 def _plan_body(plan: QualityImprovementPlan) -> tuple[dict, list]:
     """What the plan page and its PDF write-up both show, and the plan's measures."""
     measures = selectors.measures_with_data(plan)
+    # One read of the cycles for the list and the charts' annotations alike.
+    prefetch_related_objects([plan], Prefetch(
+        "pdsa_cycles", queryset=PdsaCycle.objects.select_related("change_idea", "follows")))
     return {
         "plan": plan, "tree": selectors.driver_tree(plan),
         "charts": charts_for(measures, plan) if measures else [],
         "achievements": selectors.planned_vs_achieved(plan, measures),
-        "roles": plan.roles.all(), "milestones": plan.milestones.all(),
-        "cycles": plan.pdsa_cycles.select_related("change_idea", "follows"),
+        "roles": list(plan.roles.all()), "milestones": plan.milestones.all(),
+        "cycles": plan.pdsa_cycles.all(),
     }, measures
 
 
@@ -129,7 +133,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "measure_warnings": guidance.measure_warnings(m.kind for m in measures),
         "sustainability_warnings": guidance.sustainability_warnings(
             plan_text=plan.sustainability_plan,
-            owners_permanent=[r.permanent_staff for r in plan.roles.all()
+            owners_permanent=[r.permanent_staff for r in body["roles"]
                               if r.owns_sustainability]),
         "submit_problems": services.submit_problems(plan) if who.team else [],
         "actions": _actions(plan, who),
