@@ -1,10 +1,11 @@
 """What the core team's dashboard counts.
 
 Each figure is counted by the same selector, with the same filters, as the list its number
-links to (visits.selectors.filtered_visits, filtered_tasks, qips.selectors.programme_plans,
-programmes' enrolment list), so a number and the list behind it cannot disagree: the tests
-follow every link and count the rows. It lives in qips, the highest app, because it reads
-every app. A fixed number of queries whatever the programme's size.
+links to (visits.selectors.filtered_visits, filtered_tasks, qips.selectors.programme_plans
+counted by plan_summary with the same codes, programmes' enrolment list), so a number and
+the list behind it cannot disagree: the tests follow every link and count the rows. It lives
+in qips, the highest app, because it reads every app. A fixed number of queries whatever the
+programme's size.
 """
 
 import datetime
@@ -153,10 +154,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     overdue_by_owner = sorted(((key, name, n) for (key, name), n in owners.items()),
                               key=lambda row: (-row[2], row[1]))
 
-    plans = selectors.programme_plans(programme)
-    support = Counter(code for row in plans for code in row.codes)
-    support_sites = {code: len({row.plan.site_id for row in plans if code in row.codes})
-                     for code in selectors.REASONS}
+    plans = selectors.plan_summary(programme)
 
     return Dashboard(
         today=today, window_end=window_end, funnel=stages, funnel_total=total,
@@ -166,10 +164,9 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
         visit_counts=visit_counts, timeline=_timeline(programme), next_visits=next_visits,
         open_tasks=dict(open_tasks), overdue_by_owner=overdue_by_owner,
         overdue_tasks=len(overdue),
-        plan_counts=Counter(row.plan.status for row in plans), plans_total=len(plans),
-        support={code: support[code] for code in selectors.REASONS},
-        support_sites=support_sites,
-        needing_help=sum(1 for row in plans if row.codes),
+        plan_counts=plans.by_status, plans_total=plans.total,
+        support=plans.by_reason, support_sites=plans.sites_by_reason,
+        needing_help=plans.needing_help,
         report_problems=len(visit_selectors.undelivered_reports(programme)),
         passed_not_happened=visit_selectors.filtered_visits(programme, visit_selectors.VisitFilters(
             status=Visit.Status.CONFIRMED, end=today - datetime.timedelta(days=1))).count(),

@@ -13,7 +13,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -150,62 +149,133 @@ def _periods_missed(last: datetime.date | None, today: datetime.date, frequency:
     return max(0, int(days / length) - 1)
 
 
-def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
-    """Every plan in the programme, with why it might need help: no update for six weeks,
-    no data for two periods, or a barrier asking for help (PRODUCT.md).
-
-    Three queries whatever the programme's size: the plans (with their latest update's
-    request for help and RAG as subqueries, which the unique (plan, month) index answers),
-    and each measure's latest data."""
-    # Subqueries, not joins: joining updates and barriers at once multiplies their rows.
+def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImprovementPlan]:
+    """The plans, with what their reasons are worked out from: their latest update's request
+    for help and RAG, when they were last updated, and whether a barrier asks for help.
+    Subqueries, not joins: joining updates and barriers at once multiplies their rows; the
+    unique (plan, month) index answers each."""
     updates = ProgressUpdate.objects.filter(plan=OuterRef("pk"))
     latest = updates.order_by("-month")
-    plans = QualityImprovementPlan.objects.filter(programme=programme).select_related(
-        "site__organisation").annotate(
+    return plans.annotate(
         last_update=Subquery(updates.order_by("-submitted_at").values("submitted_at")[:1]),
         open_help=Exists(Barrier.objects.filter(plan=OuterRef("pk"),
                                                 status=Barrier.Status.OPEN)
                          .exclude(help_needed="")),
         latest_help=Subquery(latest.values("help_needed")[:1]),
         latest_rag=Subquery(latest.values("rag")[:1]),
-    ).order_by("site__organisation__name", "title")
-    if status:
-        plans = plans.filter(status=status)
-    plans = list(plans)
+    )
+
+
+def _last_data(measures: QuerySet[Measure]) -> dict[int, list[tuple[str, datetime.date | None]]]:
+    """Each plan's measures: (frequency, latest period with data). The latest period is one
+    probe of the unique (measure, period) index per measure, not a MAX over every
+    measurement of the programme."""
+    latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period")
     last_data: dict[int, list[tuple[str, datetime.date | None]]] = {}
+    for plan_id, frequency, last in measures.annotate(
+            last=Subquery(latest.values("period")[:1])).values_list(
+            "plan_id", "frequency", "last").order_by():
+        last_data.setdefault(plan_id, []).append((frequency, last))
+    return last_data
+
+
+def _codes(*, status: str, approved_at: datetime.datetime | None,
+           status_changed_at: datetime.datetime, last_update: datetime.datetime | None,
+           open_help: bool, latest_help: str | None, latest_rag: str | None,
+           measures: list[tuple[str, datetime.date | None]], now: datetime.datetime,
+           today: datetime.date) -> list[str]:
+    """Why one plan may need help: the codes of REASONS, in their order."""
+    codes = []
+    if status not in ACTIVE:
+        return codes
+    since = last_update or approved_at or status_changed_at
+    if now - since > QUIET_AFTER:
+        codes.append("quiet")
+    # Counted from approval for a plan with no data yet, so a new plan is not flagged before
+    # two periods have passed.
+    started = timezone.localdate(approved_at) if approved_at else today
+    if measures and all(_periods_missed(last or started, today, f) >= 2 for f, last in measures):
+        codes.append("no_data")
+    if open_help:
+        codes.append("barrier")
+    if latest_help is not None:
+        if latest_help.strip():
+            codes.append("update_help")
+        elif latest_rag == ProgressUpdate.Rag.RED:
+            codes.append("update_red")
+    return codes
+
+
+def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
+    """Every plan in the programme, with why it might need help: no update for six weeks,
+    no data for two periods, or a barrier asking for help (PRODUCT.md).
+
+    Two queries whatever the programme's size: the plans with what their reasons need
+    (_with_health), and each measure's latest data. The dashboard counts the same rows with
+    the same _codes (plan_summary)."""
+    plans = _with_health(QualityImprovementPlan.objects.filter(programme=programme)
+                         ).select_related("site__organisation").order_by(
+        "site__organisation__name", "title")
     measures = Measure.objects.filter(plan__programme=programme)
     if status:
+        plans = plans.filter(status=status)
         measures = measures.filter(plan__status=status)
-    for plan_id, frequency, last in measures.values_list("plan_id", "frequency").annotate(
-            last=Max("measurements__period")).order_by():
-        last_data.setdefault(plan_id, []).append((frequency, last))
+    plans = list(plans)
+    last_data = _last_data(measures)
     now = timezone.now()
     today = timezone.localdate()
     rows = []
     for plan in plans:
-        codes = []
-        if plan.status in ACTIVE:
-            since = plan.last_update or plan.approved_at or plan.status_changed_at
-            if now - since > QUIET_AFTER:
-                codes.append("quiet")
-            measures = last_data.get(plan.pk, [])
-            # Counted from approval for a plan with no data yet, so a new plan is not
-            # flagged before two periods have passed.
-            started = timezone.localdate(plan.approved_at) if plan.approved_at else today
-            if measures and all(_periods_missed(last or started, today, f) >= 2
-                                for f, last in measures):
-                codes.append("no_data")
-            if plan.open_help:
-                codes.append("barrier")
-            if plan.latest_help is not None:
-                if plan.latest_help.strip():
-                    codes.append("update_help")
-                elif plan.latest_rag == ProgressUpdate.Rag.RED:
-                    codes.append("update_red")
-        latest_data = max((last for _, last in last_data.get(plan.pk, []) if last),
-                          default=None)
+        data = last_data.get(plan.pk, [])
+        codes = _codes(status=plan.status, approved_at=plan.approved_at,
+                       status_changed_at=plan.status_changed_at, last_update=plan.last_update,
+                       open_help=plan.open_help, latest_help=plan.latest_help,
+                       latest_rag=plan.latest_rag, measures=data, now=now, today=today)
+        latest_data = max((last for _, last in data if last), default=None)
         rows.append(PlanHealth(plan, plan.last_update, latest_data, codes))
     return rows
+
+
+@dataclass
+class PlanSummary:
+    """The programme's plans counted as the plans list counts them (programme_plans)."""
+
+    by_status: dict[str, int]
+    total: int
+    by_reason: dict[str, int]  # plans with each reason
+    sites_by_reason: dict[str, int]  # the teams those plans belong to
+    needing_help: int  # plans with any reason
+
+
+def plan_summary(programme) -> PlanSummary:
+    """programme_plans(programme), counted: the same plans and the same _codes, read as
+    tuples rather than plans with their sites. Reasons apply to active plans only, so only
+    their health and measures are read. Three queries whatever the programme's size."""
+    plans = QualityImprovementPlan.objects.filter(programme=programme)
+    by_status = dict(plans.values_list("status").annotate(n=Count("pk")).order_by())
+    active = _with_health(plans.filter(status__in=ACTIVE)).values_list(
+        "pk", "site_id", "status", "approved_at", "status_changed_at", "last_update",
+        "open_help", "latest_help", "latest_rag").order_by()
+    last_data = _last_data(Measure.objects.filter(plan__programme=programme,
+                                                  plan__status__in=ACTIVE))
+    now = timezone.now()
+    today = timezone.localdate()
+    by_reason = dict.fromkeys(REASONS, 0)
+    sites: dict[str, set[int]] = {code: set() for code in REASONS}
+    needing_help = 0
+    for (pk, site_id, status, approved_at, status_changed_at, last_update, open_help,
+         latest_help, latest_rag) in active:
+        codes = _codes(status=status, approved_at=approved_at,
+                       status_changed_at=status_changed_at, last_update=last_update,
+                       open_help=open_help, latest_help=latest_help, latest_rag=latest_rag,
+                       measures=last_data.get(pk, []), now=now, today=today)
+        needing_help += bool(codes)
+        for code in codes:
+            by_reason[code] += 1
+            sites[code].add(site_id)
+    return PlanSummary(by_status=by_status, total=sum(by_status.values()), by_reason=by_reason,
+                       sites_by_reason={code: len(ids) for code, ids in sites.items()},
+                       needing_help=needing_help)
 
 
 PLAN_SORTS = {
