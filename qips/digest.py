@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.utils import timezone
 
 from ilcop.models import Notification
@@ -45,13 +46,15 @@ def quiet_teams(programme: Programme, now: datetime.datetime) -> list[Overdue]:
     counts from the day it joined the intervention arm. Entries by anyone outside the team,
     the core team entering data on its behalf included, do not count: they say nothing
     about whether the team is still going. One query whatever the programme's size."""
+    since = now - TEAM_QUIET_AFTER
     enrolments = programme.enrolments.filter(
-        status=Enrolment.Status.INTERVENTION).select_related("site__organisation")
+        Q(site__team_last_active_at__isnull=True) | Q(site__team_last_active_at__lt=since),
+        status=Enrolment.Status.INTERVENTION, status_changed_at__lt=since,
+    ).select_related("site__organisation")
     last = sorted((max(e.status_changed_at, e.site.team_last_active_at or e.status_changed_at),
                    e.site_id, e.site) for e in enrolments)
     return [Overdue(f"{site}: last heard from on {day_text(timezone.localdate(when))}",
-                    link("programmes:site_detail", site_id))
-            for when, site_id, site in last if when < now - TEAM_QUIET_AFTER]
+                    link("programmes:site_detail", site_id)) for when, site_id, site in last]
 
 
 def digest_sections(programme: Programme, now: datetime.datetime) -> list[Section]:

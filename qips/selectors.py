@@ -191,9 +191,11 @@ def _codes(*, status: str, approved_at: datetime.datetime | None,
     since = last_update or approved_at or status_changed_at
     if now - since > QUIET_AFTER:
         codes.append("quiet")
-    # Counted from approval for a plan with no data yet, so a new plan is not flagged before
-    # two periods have passed.
-    started = timezone.localdate(approved_at) if approved_at else today
+    # Counted from approval for a measure with no data yet, so a new plan is not flagged
+    # before two periods have passed.
+    started = today
+    if approved_at and any(last is None for _, last in measures):
+        started = timezone.localdate(approved_at)
     if measures and all(_periods_missed(last or started, today, f) >= 2 for f, last in measures):
         codes.append("no_data")
     if open_help:
