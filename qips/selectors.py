@@ -7,17 +7,26 @@ else gets a 404. Nothing is shared without the team's choice.
 """
 
 import datetime
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
+    DateField,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -140,22 +149,46 @@ class PlanHealth:
         return [REASONS[code] for code in self.codes]
 
 
-def _periods_missed(last: datetime.date | None, today: datetime.date, frequency: str) -> int:
-    if last is None:
-        return 99
-    days = (today - last).days
-    length = {"weekly": 7, "monthly": 30.44, "quarterly": 91.3}[frequency]
-    # The period after `last` is due once it has ended.
-    return max(0, int(days / length) - 1)
+# How long each measure's period lasts, in days.
+PERIOD_DAYS = {Measure.Frequency.WEEKLY: 7, Measure.Frequency.MONTHLY: 30.44,
+               Measure.Frequency.QUARTERLY: 91.3}
+
+
+def _keeping_up(today: datetime.date) -> QuerySet[Measure]:
+    """The measures (of the plan in the outer query) not two periods behind on ``today``:
+    two periods are missed once two whole periods have ended after the latest period with
+    data (the next is due when it ends), so a monthly measure is behind 92 days after its
+    latest period starts. A measure with no data yet is counted from its plan's approval
+    day, so a new plan is not flagged before two periods have passed."""
+    local = timezone.get_current_timezone()
+    behind_from, approved_after = [], []
+    for frequency, days in PERIOD_DAYS.items():
+        day = today - datetime.timedelta(days=math.ceil(3 * days))
+        behind_from.append(When(frequency=frequency, then=Value(day)))
+        approved_after.append(When(frequency=frequency, then=Value(datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time.min, tzinfo=local))))
+    data = Measurement.objects.filter(measure=OuterRef("pk"))
+    return Measure.objects.filter(plan=OuterRef("pk")).annotate(
+        behind_from=Case(*behind_from, output_field=DateField()),
+        approved_after=Case(*approved_after, output_field=DateTimeField()),
+        # The plan's, without joining the plan again.
+        plan_approved_at=ExpressionWrapper(OuterRef("approved_at"),
+                                           output_field=DateTimeField()),
+    ).filter(Exists(data.filter(period__gt=OuterRef("behind_from")))
+             | (~Exists(data) & (Q(plan_approved_at__isnull=True)
+                                 | Q(plan_approved_at__gte=F("approved_after")))))
 
 
 def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImprovementPlan]:
-    """The plans, with what their reasons are worked out from: their latest update's request
-    for help and RAG, when they were last updated, and whether a barrier asks for help.
-    Subqueries, not joins: joining updates and barriers at once multiplies their rows; the
-    unique (plan, month) index answers each."""
+    """The plans, with what _codes works their reasons out from: when they were last updated,
+    their latest update's request for help and RAG, whether a barrier asks for help and
+    whether an active plan's every measure is two periods behind (``behind``).
+
+    Subqueries, not joins: joining updates and barriers at once multiplies their rows. The
+    unique (plan, month) and (measure, period) indexes answer each."""
     updates = ProgressUpdate.objects.filter(plan=OuterRef("pk"))
     latest = updates.order_by("-month")
+    measures = Measure.objects.filter(plan=OuterRef("pk"))
     return plans.annotate(
         last_update=Subquery(updates.order_by("-submitted_at").values("submitted_at")[:1]),
         open_help=Exists(Barrier.objects.filter(plan=OuterRef("pk"),
@@ -163,40 +196,28 @@ def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImp
                          .exclude(help_needed="")),
         latest_help=Subquery(latest.values("help_needed")[:1]),
         latest_rag=Subquery(latest.values("rag")[:1]),
+        behind=ExpressionWrapper(
+            Q(status__in=ACTIVE) & Exists(measures)
+            & ~Exists(_keeping_up(timezone.localdate())),
+            output_field=BooleanField()),
     )
 
 
-def _last_data(measures: QuerySet[Measure]) -> dict[int, list[tuple[str, datetime.date | None]]]:
-    """Each plan's measures: (frequency, latest period with data). The latest period is one
-    probe of the unique (measure, period) index per measure, not a MAX over every
-    measurement of the programme."""
-    latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period")
-    last_data: dict[int, list[tuple[str, datetime.date | None]]] = {}
-    for plan_id, frequency, last in measures.annotate(
-            last=Subquery(latest.values("period")[:1])).values_list(
-            "plan_id", "frequency", "last").order_by():
-        last_data.setdefault(plan_id, []).append((frequency, last))
-    return last_data
+HEALTH = ("status", "approved_at", "status_changed_at", "last_update", "open_help",
+          "latest_help", "latest_rag", "behind")
 
 
-def _codes(*, status: str, approved_at: datetime.datetime | None,
+def _codes(status: str, approved_at: datetime.datetime | None,
            status_changed_at: datetime.datetime, last_update: datetime.datetime | None,
-           open_help: bool, latest_help: str | None, latest_rag: str | None,
-           measures: list[tuple[str, datetime.date | None]], now: datetime.datetime,
-           today: datetime.date) -> list[str]:
-    """Why one plan may need help: the codes of REASONS, in their order."""
-    codes = []
+           open_help: bool, latest_help: str | None, latest_rag: str | None, behind: bool,
+           *, now: datetime.datetime) -> list[str]:
+    """Why one plan may need help, from its HEALTH: the codes of REASONS, in their order."""
     if status not in ACTIVE:
-        return codes
-    since = last_update or approved_at or status_changed_at
-    if now - since > QUIET_AFTER:
+        return []
+    codes = []
+    if now - (last_update or approved_at or status_changed_at) > QUIET_AFTER:
         codes.append("quiet")
-    # Counted from approval for a measure with no data yet, so a new plan is not flagged
-    # before two periods have passed.
-    started = today
-    if approved_at and any(last is None for _, last in measures):
-        started = timezone.localdate(approved_at)
-    if measures and all(_periods_missed(last or started, today, f) >= 2 for f, last in measures):
+    if behind:
         codes.append("no_data")
     if open_help:
         codes.append("barrier")
@@ -212,9 +233,9 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     """Every plan in the programme, with why it might need help: no update for six weeks,
     no data for two periods, or a barrier asking for help (PRODUCT.md).
 
-    Two queries whatever the programme's size: the plans with what their reasons need
-    (_with_health), and each measure's latest data. The dashboard counts the same rows with
-    the same _codes (plan_summary)."""
+    Two queries whatever the programme's size: the plans with their health (_with_health,
+    which the dashboard counts in plan_summary with the same _codes), and each measure's
+    latest data for the list's "Latest data" column."""
     plans = _with_health(QualityImprovementPlan.objects.filter(programme=programme)
                          ).select_related("site__organisation").order_by(
         "site__organisation__name", "title")
@@ -222,20 +243,16 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     if status:
         plans = plans.filter(status=status)
         measures = measures.filter(plan__status=status)
-    plans = list(plans)
-    last_data = _last_data(measures)
+    latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period")
+    last_data: dict[int, datetime.date] = {}
+    # One probe of the unique (measure, period) index per measure.
+    for plan_id, last in measures.annotate(last=Subquery(latest.values("period")[:1])).filter(
+            last__isnull=False).values_list("plan_id", "last").order_by():
+        last_data[plan_id] = max(last, last_data.get(plan_id, last))
     now = timezone.now()
-    today = timezone.localdate()
-    rows = []
-    for plan in plans:
-        data = last_data.get(plan.pk, [])
-        codes = _codes(status=plan.status, approved_at=plan.approved_at,
-                       status_changed_at=plan.status_changed_at, last_update=plan.last_update,
-                       open_help=plan.open_help, latest_help=plan.latest_help,
-                       latest_rag=plan.latest_rag, measures=data, now=now, today=today)
-        latest_data = max((last for _, last in data if last), default=None)
-        rows.append(PlanHealth(plan, plan.last_update, latest_data, codes))
-    return rows
+    return [PlanHealth(plan, plan.last_update, last_data.get(plan.pk),
+                       _codes(*(getattr(plan, name) for name in HEALTH), now=now))
+            for plan in plans]
 
 
 @dataclass
@@ -250,32 +267,23 @@ class PlanSummary:
 
 
 def plan_summary(programme) -> PlanSummary:
-    """programme_plans(programme), counted: the same plans and the same _codes, read as
-    tuples rather than plans with their sites. Reasons apply to active plans only, so only
-    their health and measures are read. Three queries whatever the programme's size."""
-    plans = QualityImprovementPlan.objects.filter(programme=programme)
-    by_status = dict(plans.values_list("status").annotate(n=Count("pk")).order_by())
-    active = _with_health(plans.filter(status__in=ACTIVE)).values_list(
-        "pk", "site_id", "status", "approved_at", "status_changed_at", "last_update",
-        "open_help", "latest_help", "latest_rag").order_by()
-    last_data = _last_data(Measure.objects.filter(plan__programme=programme,
-                                                  plan__status__in=ACTIVE))
+    """programme_plans(programme), counted: the same _with_health and _codes, read as tuples
+    rather than plans with their sites. One query whatever the programme's size."""
     now = timezone.now()
-    today = timezone.localdate()
-    by_reason = dict.fromkeys(REASONS, 0)
+    by_status: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
     sites: dict[str, set[int]] = {code: set() for code in REASONS}
     needing_help = 0
-    for (pk, site_id, status, approved_at, status_changed_at, last_update, open_help,
-         latest_help, latest_rag) in active:
-        codes = _codes(status=status, approved_at=approved_at,
-                       status_changed_at=status_changed_at, last_update=last_update,
-                       open_help=open_help, latest_help=latest_help, latest_rag=latest_rag,
-                       measures=last_data.get(pk, []), now=now, today=today)
+    for site_id, *health in _with_health(QualityImprovementPlan.objects.filter(
+            programme=programme)).values_list("site_id", *HEALTH).order_by():
+        codes = _codes(*health, now=now)
+        by_status[health[0]] += 1
         needing_help += bool(codes)
+        by_reason.update(codes)
         for code in codes:
-            by_reason[code] += 1
             sites[code].add(site_id)
-    return PlanSummary(by_status=by_status, total=sum(by_status.values()), by_reason=by_reason,
+    return PlanSummary(by_status=dict(by_status), total=by_status.total(),
+                       by_reason={code: by_reason[code] for code in REASONS},
                        sites_by_reason={code: len(ids) for code, ids in sites.items()},
                        needing_help=needing_help)
 
