@@ -82,19 +82,26 @@ class Dashboard:
     activity: list[ActivityLog] = field(default_factory=list)
 
 
-def _funnel(programme: Programme) -> tuple[list[dict], int]:
+def _funnel(programme: Programme) -> tuple[list[dict], int, int]:
+    """The funnel's stages, the number of sites in all and those now in the intervention arm
+    (the enrolment list's status filter counts the same current status)."""
     counts = programme_selectors.funnel_counts(programme)
     stages = [{"key": stage, "label": Enrolment.Status(stage).label,
                "count": counts.reached[stage]} for stage in funnel.FUNNEL_STAGES]
-    return stages, counts.total
+    return stages, counts.total, counts.current[Enrolment.Status.INTERVENTION]
 
 
-def _timeline(programme: Programme) -> list[TimelineMonth]:
+def _visits_by_month(programme: Programme) -> tuple[dict[str, int], list[TimelineMonth]]:
+    """Every visit counted by status, and the timeline of those not cancelled by month, from
+    one GROUP BY."""
+    by_status: Counter = Counter()
     rows: dict[datetime.date | None, Counter] = {}
-    for month, status, count in (programme.visits.exclude(status=Visit.Status.CANCELLED)
-                                 .annotate(month=TruncMonth("date"))
+    for month, status, count in (programme.visits.annotate(month=TruncMonth("date"))
                                  .values_list("month", "status").annotate(n=Count("pk"))
                                  .order_by()):
+        by_status[status] += count
+        if status == Visit.Status.CANCELLED:
+            continue
         if isinstance(month, datetime.datetime):  # SQLite truncates a date to a datetime
             month = month.date()
         rows.setdefault(month, Counter())[status] += count
@@ -102,7 +109,7 @@ def _timeline(programme: Programme) -> list[TimelineMonth]:
     months = [TimelineMonth(m, dict(rows[m])) for m in dated]
     if None in rows:
         months.append(TimelineMonth(None, dict(rows[None])))
-    return months
+    return dict(by_status), months
 
 
 def _facilitators(programme: Programme, today: datetime.date,
@@ -134,12 +141,11 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     now = now or timezone.now()
     today = timezone.localdate(now)
     window_end = today + datetime.timedelta(weeks=NEXT_WEEKS) - datetime.timedelta(days=1)
-    stages, total = _funnel(programme)
+    stages, total, intervention_sites = _funnel(programme)
 
     pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).annotate(
         n=Count("pairs")).first()
-    visit_counts = dict(programme.visits.values_list("status").annotate(n=Count("pk"))
-                        .order_by())
+    visit_counts, timeline = _visits_by_month(programme)
     window = visit_selectors.VisitFilters(status=visit_selectors.LIVE, start=today,
                                           end=window_end)
     next_visits = list(visit_selectors.filtered_visits(programme, window))
@@ -158,10 +164,9 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
 
     return Dashboard(
         today=today, window_end=window_end, funnel=stages, funnel_total=total,
-        intervention_sites=programme.enrolments.filter(
-            status=Enrolment.Status.INTERVENTION).count(),
+        intervention_sites=intervention_sites,
         pairing=pairing, pairs=pairing.n if pairing else 0,
-        visit_counts=visit_counts, timeline=_timeline(programme), next_visits=next_visits,
+        visit_counts=visit_counts, timeline=timeline, next_visits=next_visits,
         open_tasks=dict(open_tasks), overdue_by_owner=overdue_by_owner,
         overdue_tasks=len(overdue),
         plan_counts=plans.by_status, plans_total=plans.total,
