@@ -10,8 +10,15 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import QuerySet
+from django.dispatch import Signal
 
 from .models import ActivityLog, ActivityScope, User
+
+# Sent by log_action once the entry and its scopes are written, inside the writer's
+# transaction, with ``entry`` and ``scopes`` (the logged object and every scope). It lets an
+# app keep a summary of the log exact without ilcop importing that app: programmes records
+# when a site's own team last did anything there (Site.team_last_active_at).
+activity_logged = Signal()
 
 
 def log_action(
@@ -39,10 +46,12 @@ def log_action(
         summary=summary[:300],
         data=data or {},
     )
-    scope_keys = {(ContentType.objects.get_for_model(s).pk, s.pk) for s in (obj, *scopes)}
+    scopes = (obj, *scopes)
+    scope_keys = {(ContentType.objects.get_for_model(s).pk, s.pk) for s in scopes}
     ActivityScope.objects.bulk_create(
         ActivityScope(entry=entry, content_type_id=ct, object_id=pk) for ct, pk in scope_keys
     )
+    activity_logged.send(sender=ActivityLog, entry=entry, scopes=scopes)
     return entry
 
 

@@ -1,10 +1,11 @@
 """What the core team's dashboard counts.
 
 Each figure is counted by the same selector, with the same filters, as the list its number
-links to (visits.selectors.filtered_visits, filtered_tasks, qips.selectors.programme_plans,
-programmes' enrolment list), so a number and the list behind it cannot disagree: the tests
-follow every link and count the rows. It lives in qips, the highest app, because it reads
-every app. A fixed number of queries whatever the programme's size.
+links to (visits.selectors.filtered_visits, filtered_tasks, qips.selectors.programme_plans
+counted by plan_summary with the same codes, programmes' enrolment list), so a number and
+the list behind it cannot disagree: the tests follow every link and count the rows. It lives
+in qips, the highest app, because it reads every app. A fixed number of queries whatever the
+programme's size.
 """
 
 import datetime
@@ -81,19 +82,26 @@ class Dashboard:
     activity: list[ActivityLog] = field(default_factory=list)
 
 
-def _funnel(programme: Programme) -> tuple[list[dict], int]:
+def _funnel(programme: Programme) -> tuple[list[dict], int, int]:
+    """The funnel's stages, the number of sites in all and those now in the intervention arm
+    (the enrolment list's status filter counts the same current status)."""
     counts = programme_selectors.funnel_counts(programme)
     stages = [{"key": stage, "label": Enrolment.Status(stage).label,
                "count": counts.reached[stage]} for stage in funnel.FUNNEL_STAGES]
-    return stages, counts.total
+    return stages, counts.total, counts.current[Enrolment.Status.INTERVENTION]
 
 
-def _timeline(programme: Programme) -> list[TimelineMonth]:
+def _visits_by_month(programme: Programme) -> tuple[dict[str, int], list[TimelineMonth]]:
+    """Every visit counted by status, and the timeline of those not cancelled by month, from
+    one GROUP BY."""
+    by_status: Counter = Counter()
     rows: dict[datetime.date | None, Counter] = {}
-    for month, status, count in (programme.visits.exclude(status=Visit.Status.CANCELLED)
-                                 .annotate(month=TruncMonth("date"))
+    for month, status, count in (programme.visits.annotate(month=TruncMonth("date"))
                                  .values_list("month", "status").annotate(n=Count("pk"))
                                  .order_by()):
+        by_status[status] += count
+        if status == Visit.Status.CANCELLED:
+            continue
         if isinstance(month, datetime.datetime):  # SQLite truncates a date to a datetime
             month = month.date()
         rows.setdefault(month, Counter())[status] += count
@@ -101,7 +109,7 @@ def _timeline(programme: Programme) -> list[TimelineMonth]:
     months = [TimelineMonth(m, dict(rows[m])) for m in dated]
     if None in rows:
         months.append(TimelineMonth(None, dict(rows[None])))
-    return months
+    return dict(by_status), months
 
 
 def _facilitators(programme: Programme, today: datetime.date,
@@ -133,12 +141,11 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     now = now or timezone.now()
     today = timezone.localdate(now)
     window_end = today + datetime.timedelta(weeks=NEXT_WEEKS) - datetime.timedelta(days=1)
-    stages, total = _funnel(programme)
+    stages, total, intervention_sites = _funnel(programme)
 
     pairing = programme.pairings.filter(status=Pairing.Status.CONFIRMED).annotate(
         n=Count("pairs")).first()
-    visit_counts = dict(programme.visits.values_list("status").annotate(n=Count("pk"))
-                        .order_by())
+    visit_counts, timeline = _visits_by_month(programme)
     window = visit_selectors.VisitFilters(status=visit_selectors.LIVE, start=today,
                                           end=window_end)
     next_visits = list(visit_selectors.filtered_visits(programme, window))
@@ -153,23 +160,18 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     overdue_by_owner = sorted(((key, name, n) for (key, name), n in owners.items()),
                               key=lambda row: (-row[2], row[1]))
 
-    plans = selectors.programme_plans(programme)
-    support = Counter(code for row in plans for code in row.codes)
-    support_sites = {code: len({row.plan.site_id for row in plans if code in row.codes})
-                     for code in selectors.REASONS}
+    plans = selectors.plan_summary(programme)
 
     return Dashboard(
         today=today, window_end=window_end, funnel=stages, funnel_total=total,
-        intervention_sites=programme.enrolments.filter(
-            status=Enrolment.Status.INTERVENTION).count(),
+        intervention_sites=intervention_sites,
         pairing=pairing, pairs=pairing.n if pairing else 0,
-        visit_counts=visit_counts, timeline=_timeline(programme), next_visits=next_visits,
+        visit_counts=visit_counts, timeline=timeline, next_visits=next_visits,
         open_tasks=dict(open_tasks), overdue_by_owner=overdue_by_owner,
         overdue_tasks=len(overdue),
-        plan_counts=Counter(row.plan.status for row in plans), plans_total=len(plans),
-        support={code: support[code] for code in selectors.REASONS},
-        support_sites=support_sites,
-        needing_help=sum(1 for row in plans if row.codes),
+        plan_counts=plans.by_status, plans_total=plans.total,
+        support=plans.by_reason, support_sites=plans.sites_by_reason,
+        needing_help=plans.needing_help,
         report_problems=len(visit_selectors.undelivered_reports(programme)),
         passed_not_happened=visit_selectors.filtered_visits(programme, visit_selectors.VisitFilters(
             status=Visit.Status.CONFIRMED, end=today - datetime.timedelta(days=1))).count(),

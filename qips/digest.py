@@ -11,17 +11,16 @@ import logging
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, Max
+from django.db.models import Q
 from django.utils import timezone
 
-from ilcop.models import ActivityLog, Notification
+from ilcop.models import Notification
 from ilcop.notifications import Tally, notify_or_log, week_start
-from programmes.models import Enrolment, Programme, Site
+from programmes.models import Enrolment, Programme
 from visits import reminders as visit_reminders
 from visits.reminders import Overdue, active, day_text, link
 
 from . import reminders
-from .models import Measurement, ProgressUpdate
 from .selectors import QUIET_AFTER
 
 logger = logging.getLogger(__name__)
@@ -41,36 +40,21 @@ class Section:
 def quiet_teams(programme: Programme, now: datetime.datetime) -> list[Overdue]:
     """Intervention sites with no sign of life from their own team for TEAM_QUIET_AFTER.
 
-    A sign of life is an entry its members made on the site's timeline (every state change
-    is filed there, ilcop.activity), a progress update or a measurement; a site counts from
-    the day it joined the intervention arm. Entries by the core team on the site's timeline
-    do not count: they say nothing about whether the team is still going."""
-    enrolments = {e.site_id: e for e in programme.enrolments.filter(
-        status=Enrolment.Status.INTERVENTION).select_related("site__organisation")}
-    last = {site_id: e.status_changed_at for site_id, e in enrolments.items()}
-    signs = [
-        ActivityLog.objects.filter(
-            scopes__content_type=ContentType.objects.get_for_model(Site),
-            scopes__object_id__in=list(enrolments),
-            actor__site_memberships__site_id=F("scopes__object_id"),
-        ).values_list("scopes__object_id").annotate(last=Max("created_at")),
-        # This programme's plans only: the programme's index narrows the scan, which at
-        # national scale would otherwise read every programme's measurements.
-        ProgressUpdate.objects.filter(plan__programme=programme,
-                                      plan__site__in=list(enrolments)).values_list(
-            "plan__site_id").annotate(last=Max("submitted_at")),
-        Measurement.objects.filter(measure__plan__programme=programme,
-                                   measure__plan__site__in=list(enrolments)).values_list(
-            "measure__plan__site_id").annotate(last=Max("entered_at")),
-    ]
-    for rows in signs:
-        for site_id, when in rows.order_by():  # no default ordering in the GROUP BY
-            last[site_id] = max(last[site_id], when)
-    quiet = sorted((when, site_id) for site_id, when in last.items()
-                   if when < now - TEAM_QUIET_AFTER)
-    return [Overdue(f"{enrolments[site_id].site}: last heard from on "
-                    f"{day_text(timezone.localdate(when))}",
-                    link("programmes:site_detail", site_id)) for when, site_id in quiet]
+    A sign of life is an entry its members made on the site's timeline: every state change,
+    progress update and measurement entry is filed there (ilcop.activity), and
+    Site.team_last_active_at keeps the latest (programmes.services.team_activity). A site
+    counts from the day it joined the intervention arm. Entries by anyone outside the team,
+    the core team entering data on its behalf included, do not count: they say nothing
+    about whether the team is still going. One query whatever the programme's size."""
+    since = now - TEAM_QUIET_AFTER
+    enrolments = programme.enrolments.filter(
+        Q(site__team_last_active_at__isnull=True) | Q(site__team_last_active_at__lt=since),
+        status=Enrolment.Status.INTERVENTION, status_changed_at__lt=since,
+    ).select_related("site__organisation")
+    last = sorted((max(e.status_changed_at, e.site.team_last_active_at or e.status_changed_at),
+                   e.site_id, e.site) for e in enrolments)
+    return [Overdue(f"{site}: last heard from on {day_text(timezone.localdate(when))}",
+                    link("programmes:site_detail", site_id)) for when, site_id, site in last]
 
 
 def digest_sections(programme: Programme, now: datetime.datetime) -> list[Section]:

@@ -7,17 +7,25 @@ else gets a 404. Nothing is shared without the team's choice.
 """
 
 import datetime
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
+    DateField,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -145,71 +153,143 @@ class PlanHealth:
         return [REASONS[code] for code in self.codes]
 
 
-def _periods_missed(last: datetime.date | None, today: datetime.date, frequency: str) -> int:
-    if last is None:
-        return 99
-    days = (today - last).days
-    length = {"weekly": 7, "monthly": 30.44, "quarterly": 91.3}[frequency]
-    # The period after `last` is due once it has ended.
-    return max(0, int(days / length) - 1)
+# How long each measure's period lasts, in days.
+PERIOD_DAYS = {Measure.Frequency.WEEKLY: 7, Measure.Frequency.MONTHLY: 30.44,
+               Measure.Frequency.QUARTERLY: 91.3}
 
 
-def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
-    """Every plan in the programme, with why it might need help: no update for six weeks,
-    no data for two periods, or a barrier asking for help (PRODUCT.md).
+def _keeping_up(today: datetime.date) -> QuerySet[Measure]:
+    """The measures (of the plan in the outer query) not two periods behind on ``today``:
+    two periods are missed once two whole periods have ended after the latest period with
+    data (the next is due when it ends), so a monthly measure is behind 92 days after its
+    latest period starts. A measure with no data yet is counted from its plan's approval
+    day, so a new plan is not flagged before two periods have passed."""
+    local = timezone.get_current_timezone()
+    behind_from, approved_after = [], []
+    for frequency, days in PERIOD_DAYS.items():
+        day = today - datetime.timedelta(days=math.ceil(3 * days))
+        behind_from.append(When(frequency=frequency, then=Value(day)))
+        approved_after.append(When(frequency=frequency, then=Value(datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time.min, tzinfo=local))))
+    data = Measurement.objects.filter(measure=OuterRef("pk"))
+    return Measure.objects.filter(plan=OuterRef("pk")).annotate(
+        behind_from=Case(*behind_from, output_field=DateField()),
+        approved_after=Case(*approved_after, output_field=DateTimeField()),
+        # The plan's, without joining the plan again.
+        plan_approved_at=ExpressionWrapper(OuterRef("approved_at"),
+                                           output_field=DateTimeField()),
+    ).filter(Exists(data.filter(period__gt=OuterRef("behind_from")))
+             | (~Exists(data) & (Q(plan_approved_at__isnull=True)
+                                 | Q(plan_approved_at__gte=F("approved_after")))))
 
-    Three queries whatever the programme's size: the plans (with their latest update's
-    request for help and RAG as subqueries, which the unique (plan, month) index answers),
-    and each measure's latest data."""
-    # Subqueries, not joins: joining updates and barriers at once multiplies their rows.
+
+def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImprovementPlan]:
+    """The plans, with what _codes works their reasons out from: when they were last updated,
+    their latest update's request for help and RAG, whether a barrier asks for help and
+    whether an active plan's every measure is two periods behind (``behind``).
+
+    Subqueries, not joins: joining updates and barriers at once multiplies their rows. The
+    unique (plan, month) and (measure, period) indexes answer each."""
     updates = ProgressUpdate.objects.filter(plan=OuterRef("pk"))
     latest = updates.order_by("-month")
-    plans = QualityImprovementPlan.objects.filter(programme=programme).select_related(
-        "site__organisation").annotate(
+    measures = Measure.objects.filter(plan=OuterRef("pk"))
+    return plans.annotate(
         last_update=Subquery(updates.order_by("-submitted_at").values("submitted_at")[:1]),
         open_help=Exists(Barrier.objects.filter(plan=OuterRef("pk"),
                                                 status=Barrier.Status.OPEN)
                          .exclude(help_needed="")),
         latest_help=Subquery(latest.values("help_needed")[:1]),
         latest_rag=Subquery(latest.values("rag")[:1]),
-    ).order_by("site__organisation__name", "title")
-    if status:
-        plans = plans.filter(status=status)
-    plans = list(plans)
-    last_data: dict[int, list[tuple[str, datetime.date | None]]] = {}
+        behind=ExpressionWrapper(
+            Q(status__in=ACTIVE) & Exists(measures)
+            & ~Exists(_keeping_up(timezone.localdate())),
+            output_field=BooleanField()),
+    )
+
+
+HEALTH = ("status", "approved_at", "status_changed_at", "last_update", "open_help",
+          "latest_help", "latest_rag", "behind")
+
+
+def _codes(status: str, approved_at: datetime.datetime | None,
+           status_changed_at: datetime.datetime, last_update: datetime.datetime | None,
+           open_help: bool, latest_help: str | None, latest_rag: str | None, behind: bool,
+           *, now: datetime.datetime) -> list[str]:
+    """Why one plan may need help, from its HEALTH: the codes of REASONS, in their order."""
+    if status not in ACTIVE:
+        return []
+    codes = []
+    if now - (last_update or approved_at or status_changed_at) > QUIET_AFTER:
+        codes.append("quiet")
+    if behind:
+        codes.append("no_data")
+    if open_help:
+        codes.append("barrier")
+    if latest_help is not None:
+        if latest_help.strip():
+            codes.append("update_help")
+        elif latest_rag == ProgressUpdate.Rag.RED:
+            codes.append("update_red")
+    return codes
+
+
+def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
+    """Every plan in the programme, with why it might need help: no update for six weeks,
+    no data for two periods, or a barrier asking for help (PRODUCT.md).
+
+    Two queries whatever the programme's size: the plans with their health (_with_health,
+    which the dashboard counts in plan_summary with the same _codes), and each measure's
+    latest data for the list's "Latest data" column."""
+    plans = _with_health(QualityImprovementPlan.objects.filter(programme=programme)
+                         ).select_related("site__organisation").order_by(
+        "site__organisation__name", "title")
     measures = Measure.objects.filter(plan__programme=programme)
     if status:
+        plans = plans.filter(status=status)
         measures = measures.filter(plan__status=status)
-    for plan_id, frequency, last in measures.values_list("plan_id", "frequency").annotate(
-            last=Max("measurements__period")).order_by():
-        last_data.setdefault(plan_id, []).append((frequency, last))
+    latest = Measurement.objects.filter(measure=OuterRef("pk")).order_by("-period")
+    last_data: dict[int, datetime.date] = {}
+    # One probe of the unique (measure, period) index per measure.
+    for plan_id, last in measures.annotate(last=Subquery(latest.values("period")[:1])).filter(
+            last__isnull=False).values_list("plan_id", "last").order_by():
+        last_data[plan_id] = max(last, last_data.get(plan_id, last))
     now = timezone.now()
-    today = timezone.localdate()
-    rows = []
-    for plan in plans:
-        codes = []
-        if plan.status in ACTIVE:
-            since = plan.last_update or plan.approved_at or plan.status_changed_at
-            if now - since > QUIET_AFTER:
-                codes.append("quiet")
-            measures = last_data.get(plan.pk, [])
-            # Counted from approval for a plan with no data yet, so a new plan is not
-            # flagged before two periods have passed.
-            started = timezone.localdate(plan.approved_at) if plan.approved_at else today
-            if measures and all(_periods_missed(last or started, today, f) >= 2
-                                for f, last in measures):
-                codes.append("no_data")
-            if plan.open_help:
-                codes.append("barrier")
-            if plan.latest_help is not None:
-                if plan.latest_help.strip():
-                    codes.append("update_help")
-                elif plan.latest_rag == ProgressUpdate.Rag.RED:
-                    codes.append("update_red")
-        latest_data = max((last for _, last in last_data.get(plan.pk, []) if last),
-                          default=None)
-        rows.append(PlanHealth(plan, plan.last_update, latest_data, codes))
-    return rows
+    return [PlanHealth(plan, plan.last_update, last_data.get(plan.pk),
+                       _codes(*(getattr(plan, name) for name in HEALTH), now=now))
+            for plan in plans]
+
+
+@dataclass
+class PlanSummary:
+    """The programme's plans counted as the plans list counts them (programme_plans)."""
+
+    by_status: dict[str, int]
+    total: int
+    by_reason: dict[str, int]  # plans with each reason
+    sites_by_reason: dict[str, int]  # the teams those plans belong to
+    needing_help: int  # plans with any reason
+
+
+def plan_summary(programme) -> PlanSummary:
+    """programme_plans(programme), counted: the same _with_health and _codes, read as tuples
+    rather than plans with their sites. One query whatever the programme's size."""
+    now = timezone.now()
+    by_status: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
+    sites: dict[str, set[int]] = {code: set() for code in REASONS}
+    needing_help = 0
+    for site_id, *health in _with_health(QualityImprovementPlan.objects.filter(
+            programme=programme)).values_list("site_id", *HEALTH).order_by():
+        codes = _codes(*health, now=now)
+        by_status[health[0]] += 1
+        needing_help += bool(codes)
+        by_reason.update(codes)
+        for code in codes:
+            sites[code].add(site_id)
+    return PlanSummary(by_status=dict(by_status), total=by_status.total(),
+                       by_reason={code: by_reason[code] for code in REASONS},
+                       sites_by_reason={code: len(ids) for code, ids in sites.items()},
+                       needing_help=needing_help)
 
 
 PLAN_SORTS = {

@@ -136,7 +136,7 @@ def count(client, url) -> int:
 
 
 PAGES = {
-    "dashboard": ("/programmes/{programme}/dashboard/", 23),
+    "dashboard": ("/programmes/{programme}/dashboard/", 16),
     "visits filtered": ("/programmes/{programme}/visits/?status=live&from=2026-03-01"
                         "&to=2026-04-30&sort=-host", 12),
     "visits with report problems": ("/programmes/{programme}/visits/?report=problem", 13),
@@ -319,3 +319,53 @@ def test_a_facilitators_workload_counts_their_visits(frozen, as_core, programme,
     page = text_of(as_core.get(f"/programmes/{programme.pk}/dashboard/").content.decode())
     assert (f"{facilitator.full_name} Next four weeks 2 visits for {facilitator.full_name} "
             "in the next four weeks") in page
+
+
+def test_no_data_for_two_periods_at_its_edges(frozen, programme, site):
+    """A measure is two periods behind once two whole periods have ended after its latest
+    one with data (or, with none yet, after the plan's approval day): 21 days for a weekly
+    measure, 92 for a monthly (30.44 days) and 274 for a quarterly (91.3). A plan has no data
+    when every measure is behind; the dashboard counts what the list shows."""
+    from qips.models import Measure, Measurement
+    from qips.selectors import plan_summary, programme_plans
+
+    today = timezone.localdate()
+    local = timezone.get_current_timezone()
+
+    def plan(title, approved_at, *measures):
+        made = QualityImprovementPlan.objects.create(
+            programme=programme, site=site, title=title, status="in_progress",
+            approved_at=approved_at)
+        for frequency, last in measures:
+            measure = Measure.objects.create(plan=made, kind="outcome", name=title,
+                                             numerator="n", data_source="log",
+                                             frequency=frequency)
+            if last is not None:
+                Measurement.objects.create(measure=measure, period=last, value=1)
+        # Updated yesterday, so "quiet" stays out of it.
+        ProgressUpdate.objects.create(plan=made, month=today.replace(day=1), done="x",
+                                      rag="green")
+
+    def midnight(day):
+        return datetime.datetime.combine(day, datetime.time.min, tzinfo=local)
+
+    approved = midnight(today - datetime.timedelta(days=400))
+    behind = []
+    for frequency, days in (("weekly", 21), ("monthly", 92), ("quarterly", 274)):
+        edge = today - datetime.timedelta(days=days)
+        plan(f"{frequency} behind", approved, (frequency, edge))
+        plan(f"{frequency} keeping up", approved, (frequency, edge + datetime.timedelta(days=1)))
+        plan(f"{frequency} none since approval", midnight(edge), (frequency, None))
+        plan(f"{frequency} none, approved a day later",
+             midnight(edge + datetime.timedelta(days=1)), (frequency, None))
+        behind += [f"{frequency} behind", f"{frequency} none since approval"]
+    plan("one measure of two behind", approved, ("weekly", today - datetime.timedelta(days=30)),
+         ("monthly", today))
+    plan("no measures", approved)
+    plan("not approved yet, no data", None, ("weekly", None))
+
+    rows = programme_plans(programme)
+    assert sorted(r.plan.title for r in rows if "no_data" in r.codes) == sorted(behind)
+    summary = plan_summary(programme)
+    assert summary.by_reason["no_data"] == len(behind)
+    assert summary.needing_help == sum(1 for r in rows if r.codes) == len(behind)

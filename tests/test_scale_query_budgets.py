@@ -45,7 +45,7 @@ from visits.models import LogisticsTask, Visit
 PAGES: dict[str, tuple[str, str, int]] = {
     # name: (who asks, url, budget)
     "programme": ("core", "/programmes/{programme}/", 10),
-    "dashboard": ("core", "/programmes/{programme}/dashboard/", 24),
+    "dashboard": ("core", "/programmes/{programme}/dashboard/", 18),
     "dashboard: reports awaiting approval":
         ("core", "/programmes/{programme}/visits/?status=happened", 11),
     "dashboard: visits this week":

@@ -202,6 +202,10 @@ class Site(models.Model):
         "approximate new patients a year", null=True, blank=True,
         validators=[MaxValueValidator(MAX_ANNUAL_NEW_PATIENTS)],
     )
+    # The latest entry on the site's timeline made by a member of its team at the time: how
+    # the core team tells a team that has gone quiet (qips.digest.quiet_teams). Kept by
+    # programmes.services.team_activity from ilcop.activity.activity_logged, never edited.
+    team_last_active_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["organisation__name", "name"]

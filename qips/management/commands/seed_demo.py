@@ -20,6 +20,7 @@ from programmes import demo
 from programmes.demo_community import build_demo_community
 from programmes.demo_resources import build_demo_resources
 from programmes.models import DirectoryListing
+from programmes.services.team_activity import site_team_activity_rebuild
 from qips import demo as qips_demo
 from qips import demo_national, demo_one_way
 from qips.models import QualityImprovementPlan
@@ -96,6 +97,9 @@ class Command(BaseCommand):
                 national_started = time.monotonic()
                 if national_created:
                     demo_national.build()
+                # The builders write the activity log in bulk and move the entries the services
+                # wrote back to the story's dates, bypassing what log_action keeps up to date.
+                site_team_activity_rebuild()
                 # The core team must sign in in two steps (ilcop.mfa): give every demo core-team
                 # account the published demo authenticator app.
                 demo.demo_authenticators_create(users=User.objects.filter(
