@@ -12,6 +12,7 @@ import os
 import shutil
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from ilcop.celery import app as celery_app
@@ -143,3 +144,16 @@ def email_dir(tmp_path):
     path.mkdir()
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def private_cache(settings):
+    """A cache of the test's own, empty when it starts and ends: what a page draws or counts
+    (charts, rate limits) is then certain, and clearing it never touches a shared Redis (where
+    CI's broker lives). A module takes it with
+    ``pytestmark = pytest.mark.usefixtures("private_cache")``."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "private-test-cache"}}
+    cache.clear()
+    yield
+    cache.clear()

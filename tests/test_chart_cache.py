@@ -27,15 +27,8 @@ from qips.services import measurements as measurement_services
 from qips.services.parts import part_delete, part_save
 from qips.views.charts import charts_for, charts_for_plans
 
-
-@pytest.fixture(autouse=True)
-def _private_chart_cache(settings):
-    # Clearing a private cache never touches a shared Redis.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "chart-cache-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
+# A private cache makes "drawn" and "reused" certain.
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture

@@ -54,15 +54,8 @@ def grow_programme(programme, start, n):
                                                                      tzinfo=datetime.UTC))
 
 
-@pytest.fixture(autouse=True)
-def _private_chart_cache(settings):
-    # Counted with and without the charts cached; clearing a private cache never touches a
-    # shared Redis.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "qip-query-budget-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
+# Counted with the charts cached and without.
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def count(client, url) -> tuple[int, int]:

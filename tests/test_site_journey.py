@@ -29,16 +29,8 @@ from visits.models import FocusArea, Visit, VisitReport
 
 from .factories import EnrolmentFactory, ProgrammeFactory
 
-
-@pytest.fixture(autouse=True)
-def _private_chart_cache(settings):
-    # Charts are cached by what is drawn; a private cache makes "drawn" and "reused" certain,
-    # and clearing it never touches a shared Redis.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "site-journey-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
+# Charts are cached by what is drawn: a private cache makes "drawn" and "reused" certain.
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def url(programme, site, query="") -> str:

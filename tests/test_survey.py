@@ -19,16 +19,8 @@ from programmes.views.survey import SUBMISSIONS_PER_CLIENT
 
 from .pdf import pdf_text
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(settings):
-    # A private in-memory cache: the rate-limit counts start at zero, and clearing it never
-    # touches a shared Redis (where CI's broker lives).
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "survey-tests"}}
-    cache.clear()
-    yield
-    cache.clear()
+# The rate limits' counts start at zero.
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture
