@@ -11,6 +11,7 @@ The same policy as django-redis' IGNORE_EXCEPTIONS, without another dependency.
 """
 
 import functools
+import hashlib
 import logging
 
 from django.core.cache.backends.redis import RedisCache
@@ -54,3 +55,25 @@ class ResilientRedisCache(RedisCache):
     delete_many = _tolerant(lambda *a, **k: None)(RedisCache.delete_many)
     clear = _tolerant(lambda *a, **k: False)(RedisCache.clear)
     incr = _tolerant(lambda key, delta=1, *a, **k: delta)(RedisCache.incr)
+
+
+# The folders whose files decide what the cached HTML and charts look like.
+_CODE_FOLDERS = ("ilcop", "programmes", "visits", "qips", "templates")
+
+
+@functools.cache
+def code_release() -> str:
+    """A digest of the project's Python source and templates, read once per process.
+
+    Part of the key of whatever is cached as drawn or rendered by the code (page fragments),
+    so a release that changes a template or a drawing function never serves what the old code
+    produced, without anyone having to clear the cache."""
+    from django.conf import settings
+
+    digest = hashlib.sha256()
+    for folder in _CODE_FOLDERS:
+        for path in sorted((settings.BASE_DIR / folder).rglob("*")):
+            if path.suffix in (".py", ".html") and "migrations" not in path.parts:
+                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -9,15 +9,20 @@ at once and put together here.
 """
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F, Prefetch, Q, Window
+from django.core.cache import cache
+from django.db.models import F, Prefetch, Q, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from ilcop.activity import timeline_for
+from ilcop.cache import code_release
 from ilcop.models import ActivityLog
 from programmes.models import Enrolment, Indicator, IndicatorValue, Programme, Site
 from programmes.periods import age_in_months
@@ -36,6 +41,9 @@ from .selectors import measures_for_charts
 from .views.charts import charts_for_plans
 
 UPDATES_PER_PLAN = 3
+CARD_TEMPLATE = "dashboard/_journey_plan.html"
+# A card unchanged for a day is drawn again; one whose plan changes is never served again.
+CARD_CACHE_SECONDS = 24 * 60 * 60
 TIMELINE_LENGTH = 20
 
 
@@ -80,16 +88,24 @@ class Partner:
 @dataclass
 class PlanJourney:
     plan: QualityImprovementPlan
-    charts: list[dict]
     updates: list[ProgressUpdate]  # the latest few, newest first
     help_barriers: list[Barrier]  # open barriers asking the core team for help
-    last_data: datetime.date | None
-    cycles: int
-    cycles_complete: int
+    card: str = ""  # the plan's card, as HTML (CARD_TEMPLATE)
 
     @property
     def latest_update(self) -> ProgressUpdate | None:
         return self.updates[0] if self.updates else None
+
+
+@dataclass
+class PlanCard:
+    """What a plan's card shows beyond the plan and its PlanJourney: read only for the cards
+    not in the cache."""
+
+    charts: list[dict]
+    last_data: datetime.date | None
+    cycles: int
+    cycles_complete: int
 
 
 @dataclass
@@ -190,39 +206,68 @@ def _latest_updates(plan_ids: list[int]) -> dict[int, list[ProgressUpdate]]:
     return grouped
 
 
-def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
+def card_key(plan: QualityImprovementPlan) -> str:
+    """The cache key of a plan's card: the plan's content_version, which every change to the
+    plan or its parts replaces (qips.services.versions), and what the card shows from outside
+    the plan (its focus area's title and visit date), with the code that renders it."""
+    focus = plan.focus_area
+    return "journey-plan-" + hashlib.sha256(repr((
+        code_release(), plan.pk, str(plan.content_version),
+        focus and (focus.pk, focus.title, focus.visit.date),
+    )).encode()).hexdigest()
+
+
+def _draw_cards(rows: list[PlanJourney]) -> dict[int, str]:
+    """The cards of these plans, rendered from the database: their PDSA cycles, measures and
+    charts (from the charts' own cache where they are there) in a fixed number of queries."""
+    plans = [row.plan for row in rows]
     # Only what the chart annotations and the counts read: cycles carry long write-ups.
-    cycles = PdsaCycle.objects.only("plan_id", "title", "started_on", "completed_on")
+    prefetch_related_objects(plans, Prefetch("pdsa_cycles", queryset=PdsaCycle.objects.only(
+        "plan_id", "title", "started_on", "completed_on")))
+    measures: dict[int, list[Measure]] = {}
+    for measure in measures_for_charts(Measure.objects.filter(plan__in=plans)):
+        measures.setdefault(measure.plan_id, []).append(measure)
+    charts = charts_for_plans([(plan, measures.get(plan.pk, [])) for plan in plans])
+    cards = {}
+    for row, plan_charts in zip(rows, charts, strict=True):
+        all_cycles = row.plan.pdsa_cycles.all()
+        card = PlanCard(
+            charts=plan_charts,
+            last_data=max((m.last_period for m in measures.get(row.plan.pk, [])
+                           if m.last_period), default=None),
+            cycles=len(all_cycles), cycles_complete=sum(1 for c in all_cycles if c.completed_on))
+        cards[row.plan.pk] = render_to_string(
+            CARD_TEMPLATE, {"plan": row.plan, "row": row, "card": card})
+    return cards
+
+
+def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
     plans = list(
         QualityImprovementPlan.objects.filter(programme=programme, site=site)
-        .select_related("focus_area__visit", "approved_by")
-        .prefetch_related(Prefetch("pdsa_cycles", queryset=cycles))
-        .order_by("-created_at", "-pk"))
+        .select_related("focus_area__visit").order_by("-created_at", "-pk"))
     if not plans:
         return []
     plan_ids = [plan.pk for plan in plans]
-    measures: dict[int, list[Measure]] = {}
-    for measure in measures_for_charts(Measure.objects.filter(plan_id__in=plan_ids)):
-        measures.setdefault(measure.plan_id, []).append(measure)
     updates = _latest_updates(plan_ids)
     help_barriers: dict[int, list[Barrier]] = {}
     for barrier in Barrier.objects.filter(plan_id__in=plan_ids,
                                           status=Barrier.Status.OPEN).exclude(help_needed=""):
         help_barriers.setdefault(barrier.plan_id, []).append(barrier)
-    # Every chart of the page in one look-up in the cache.
-    charts = charts_for_plans([(plan, measures.get(plan.pk, [])) for plan in plans])
     rows = []
-    for plan, plan_charts in zip(plans, charts, strict=True):
-        last_data = max((m.last_period for m in measures.get(plan.pk, []) if m.last_period),
-                        default=None)
-        all_cycles = plan.pdsa_cycles.all()
+    for plan in plans:
         for update in updates.get(plan.pk, []):
             update.plan = plan
-        rows.append(PlanJourney(
-            plan=plan, charts=plan_charts,
-            updates=updates.get(plan.pk, []), help_barriers=help_barriers.get(plan.pk, []),
-            last_data=last_data, cycles=len(all_cycles),
-            cycles_complete=sum(1 for c in all_cycles if c.completed_on)))
+        rows.append(PlanJourney(plan=plan, updates=updates.get(plan.pk, []),
+                                help_barriers=help_barriers.get(plan.pk, [])))
+    # Every card of the page in one look-up in the cache; only the missing ones are drawn.
+    keys = {row.plan.pk: card_key(row.plan) for row in rows}
+    cached = cache.get_many(list(keys.values()))
+    missing = [row for row in rows if keys[row.plan.pk] not in cached]
+    drawn = _draw_cards(missing) if missing else {}
+    if drawn:
+        cache.set_many({keys[pk]: html for pk, html in drawn.items()}, CARD_CACHE_SECONDS)
+    for row in rows:
+        row.card = mark_safe(drawn.get(row.plan.pk) or cached[keys[row.plan.pk]])
     return rows
 
 

@@ -2,7 +2,9 @@
 comments, progress updates, support and PDSA cycles they wrote. Registered from
 QipsConfig.ready."""
 
+import operator
 from collections.abc import Iterable
+from functools import reduce
 
 from django.db import models
 from django.db.models import Q
@@ -64,15 +66,29 @@ def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
               email: str) -> Iterable[models.Model]:
     """A plan's roles and barriers name people in free text ("Ada Okafor, lead CNS"); where
     one names this person exactly, in a plan of a site they belonged to or one they wrote,
-    the name becomes the placeholder. A namesake at another site keeps their name."""
+    the name becomes the placeholder. A namesake at another site keeps their name.
+
+    Returns every plan that names them, in free text or as who wrote, approved, answered or
+    entered any part of it: the entry about their anonymising is filed under each, which
+    also replaces the plans' content_version (qips.services.versions), since each now reads
+    differently."""
+    changed: set[int] = set()
     if old_name:
         theirs = Q(plan__site__memberships__user=user) | Q(plan__created_by=user)
-        PlanRole.objects.filter(pk__in=PlanRole.objects.filter(
-            theirs, person__iexact=old_name).values("pk")).update(person=placeholder)
-        Barrier.objects.filter(pk__in=Barrier.objects.filter(
-            theirs, owner__iexact=old_name).values("pk")).update(owner=placeholder)
-    return list(QualityImprovementPlan.objects.filter(
-        Q(created_by=user) | Q(approved_by=user) | Q(reporting_owner=user)))
+        for model, field in ((PlanRole, "person"), (Barrier, "owner")):
+            rows = model.objects.filter(theirs, **{f"{field}__iexact": old_name})
+            changed.update(rows.values_list("plan_id", flat=True))
+            model.objects.filter(pk__in=rows.values("pk")).update(**{field: placeholder})
+    named = [Q(created_by=user) | Q(approved_by=user) | Q(reporting_owner=user)
+             | Q(pk__in=changed)]
+    named += [Q(pk__in=model.objects.filter(**{field: user}).values(plan))
+              for model, field, plan in ((ReviewComment, "author", "plan_id"),
+                                         (ReviewComment, "responded_by", "plan_id"),
+                                         (ProgressUpdate, "submitted_by", "plan_id"),
+                                         (SupportRecord, "given_by", "plan_id"),
+                                         (PdsaCycle, "created_by", "plan_id"),
+                                         (Measurement, "entered_by", "measure__plan_id"))]
+    return list(QualityImprovementPlan.objects.filter(reduce(operator.or_, named)))
 
 
 def register() -> None:

@@ -6,6 +6,7 @@ writes its activity-log entry.
 
 import datetime
 import secrets
+import uuid
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -98,6 +99,9 @@ class Programme(models.Model):
         "fewest patient reviewers on a review team", default=1,
         validators=[MaxValueValidator(10)])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Replaced with any of its plans' content_version (qips.signals), so what is worked out
+    # from all the programme's plans (the dashboard's plan health) can be cached under it.
+    plans_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["-start_date", "name"]

@@ -6,6 +6,7 @@ State changes go through qips.services, which log each one.
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -100,6 +101,11 @@ class QualityImprovementPlan(models.Model):
     # Moves on with each edit of the plan's form, so two people editing at once never
     # overwrite each other (ilcop.concurrency).
     version = models.PositiveIntegerField(default=0)
+    # Replaced whenever an activity-log entry is filed under the plan (qips.signals), in the
+    # writer's transaction. Every change to a plan or its parts is logged there, so a page
+    # fragment cached under this key is never stale (qips.fragments). Random, not a counter,
+    # for the reason Measure.data_version is.
+    content_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
