@@ -41,7 +41,7 @@ from .selectors import measures_for_charts
 from .views.charts import charts_for_plans
 
 UPDATES_PER_PLAN = 3
-CARD_TEMPLATE = "dashboard/_journey_plan.html"
+CARD_TEMPLATES = ("dashboard/_journey_plan.html", "dashboard/_journey_plan_updates.html")
 # A card unchanged for a day is drawn again; one whose plan changes is never served again.
 CARD_CACHE_SECONDS = 24 * 60 * 60
 TIMELINE_LENGTH = 20
@@ -90,7 +90,9 @@ class PlanJourney:
     plan: QualityImprovementPlan
     updates: list[ProgressUpdate]  # the latest few, newest first
     help_barriers: list[Barrier]  # open barriers asking the core team for help
-    card: str = ""  # the plan's card, as HTML (CARD_TEMPLATE)
+    # The plan's card and its latest updates' table, as HTML (CARD_TEMPLATES).
+    card: str = ""
+    updates_table: str = ""
 
     @property
     def latest_update(self) -> ProgressUpdate | None:
@@ -217,9 +219,10 @@ def card_key(plan: QualityImprovementPlan) -> str:
     )).encode()).hexdigest()
 
 
-def _draw_cards(rows: list[PlanJourney]) -> dict[int, str]:
-    """The cards of these plans, rendered from the database: their PDSA cycles, measures and
-    charts (from the charts' own cache where they are there) in a fixed number of queries."""
+def _draw_cards(rows: list[PlanJourney]) -> dict[int, tuple[str, str]]:
+    """The cards and updates' tables of these plans, rendered from the database: their PDSA
+    cycles, measures and charts (from the charts' own cache where they are there) in a fixed
+    number of queries."""
     plans = [row.plan for row in rows]
     # Only what the chart annotations and the counts read: cycles carry long write-ups.
     prefetch_related_objects(plans, Prefetch("pdsa_cycles", queryset=PdsaCycle.objects.only(
@@ -236,8 +239,8 @@ def _draw_cards(rows: list[PlanJourney]) -> dict[int, str]:
             last_data=max((m.last_period for m in measures.get(row.plan.pk, [])
                            if m.last_period), default=None),
             cycles=len(all_cycles), cycles_complete=sum(1 for c in all_cycles if c.completed_on))
-        cards[row.plan.pk] = render_to_string(
-            CARD_TEMPLATE, {"plan": row.plan, "row": row, "card": card})
+        context = {"plan": row.plan, "row": row, "card": card}
+        cards[row.plan.pk] = tuple(render_to_string(name, context) for name in CARD_TEMPLATES)
     return cards
 
 
@@ -267,7 +270,8 @@ def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
     if drawn:
         cache.set_many({keys[pk]: html for pk, html in drawn.items()}, CARD_CACHE_SECONDS)
     for row in rows:
-        row.card = mark_safe(drawn.get(row.plan.pk) or cached[keys[row.plan.pk]])
+        card, updates_table = drawn.get(row.plan.pk) or cached[keys[row.plan.pk]]
+        row.card, row.updates_table = mark_safe(card), mark_safe(updates_table)
     return rows
 
 

@@ -58,7 +58,9 @@ def versions(plan) -> tuple:
 
 
 def cards(programme, site) -> list[str]:
-    return [row.card for row in journey.site_journey(programme, site).plans]
+    """Each plan's card, then its updates' table, as the journey page gets them."""
+    return [html for row in journey.site_journey(programme, site).plans
+            for html in (row.card, row.updates_table)]
 
 
 def cards_from_scratch(programme, site) -> list[str]:
@@ -130,9 +132,13 @@ def test_the_card_shows_what_changed(plan, programme, site, lead):
                                             text="2025-01\t19\t20")
     part_save(plan=plan, user=lead, model=Barrier, kind="data", description="No access",
               raised_on=datetime.date(2025, 1, 5), help_needed="An introduction to the CIO")
-    card = cards(programme, site)[0]
+    progress_update_save(plan=plan, user=lead, month=datetime.date(2025, 2, 1),
+                         done="Ran the first clinic", new_data="", barriers="",
+                         help_needed="", rag="red")
+    card, updates = cards(programme, site)
     assert "January 2025" in card  # the latest data
     assert "An introduction to the CIO" in card
+    assert "February 2025" in card and "Ran the first clinic" in updates
 
 
 def test_a_pdsa_cycle_completed_is_counted(plan, programme, site, lead):
@@ -141,6 +147,7 @@ def test_a_pdsa_cycle_completed_is_counted(plan, programme, site, lead):
                       started_on=datetime.date(2024, 5, 1), what_happened="Ran it",
                       results="As predicted", decision="adopt", decision_reason="It worked")
     assert "1, 0 complete" in cards(programme, site)[0]
+    assert "the latest update" not in cards(programme, site)[1]
     pdsa_complete(cycle=cycle, user=lead, completed_on=datetime.date(2024, 6, 1))
     assert "1, 1 complete" in cards(programme, site)[0]
     assert cards(programme, site) == cards_from_scratch(programme, site)
