@@ -41,6 +41,8 @@ from .selectors import measures_for_charts
 from .views.charts import charts_for_plans
 
 UPDATES_PER_PLAN = 3
+PLANS_TEMPLATE = "dashboard/_journey_plans.html"
+PLANS_PARTS = ("summary", "cards", "progress", "support")
 CARD_TEMPLATES = ("dashboard/_journey_plan.html", "dashboard/_journey_plan_updates.html")
 # A card unchanged for a day is drawn again; one whose plan changes is never served again.
 CARD_CACHE_SECONDS = 24 * 60 * 60
@@ -111,20 +113,12 @@ class PlanCard:
 
 
 @dataclass
-class SiteJourney:
-    programme: Programme
-    site: Site
-    enrolment: Enrolment
-    enrolment_history: list[ActivityLog]
-    figures: list[HeadlineFigure]
-    partner: Partner | None
-    visits: list[Visit]  # hosted and made, by date; each with ``hosted`` set
+class SitePlans:
+    """The site's plans with their latest updates, requests for help and support: what the
+    page's plan parts (PLANS_TEMPLATE) are rendered from when they are not in the cache."""
+
     plans: list[PlanJourney]
     support: list[SupportRecord]
-    timeline: list[ActivityLog]
-    activity_page: int = 1
-    more_activity: bool = False
-    plans_from_focus_areas: dict[int, QualityImprovementPlan] = field(default_factory=dict)
 
     @property
     def latest_update(self) -> ProgressUpdate | None:
@@ -136,6 +130,34 @@ class SiteJourney:
         """Plans with an open barrier, or a latest update, that asks the core team for help."""
         return [row for row in self.plans if row.help_barriers or (
             row.latest_update and row.latest_update.help_needed.strip())]
+
+
+@dataclass
+class PlansPart:
+    """The page's parts made from the site's plans alone, as HTML: the plan rows of the
+    summary at the top, the plans' cards, their progress updates and the support given."""
+
+    summary: str
+    cards: str
+    progress: str
+    support: str
+
+
+@dataclass
+class SiteJourney:
+    programme: Programme
+    site: Site
+    enrolment: Enrolment
+    enrolment_history: list[ActivityLog]
+    figures: list[HeadlineFigure]
+    partner: Partner | None
+    visits: list[Visit]  # hosted and made, by date; each with ``hosted`` set
+    plans: list[QualityImprovementPlan]
+    plans_part: PlansPart
+    timeline: list[ActivityLog]
+    activity_page: int = 1
+    more_activity: bool = False
+    plans_from_focus_areas: dict[int, QualityImprovementPlan] = field(default_factory=dict)
 
 
 def enrolment_for_journey(programme: Programme, site_pk: int) -> Enrolment:
@@ -244,12 +266,9 @@ def _draw_cards(rows: list[PlanJourney]) -> dict[int, tuple[str, str]]:
     return cards
 
 
-def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
-    plans = list(
-        QualityImprovementPlan.objects.filter(programme=programme, site=site)
-        .select_related("focus_area__visit").order_by("-created_at", "-pk"))
-    if not plans:
-        return []
+def _site_plans(plans: list[QualityImprovementPlan]) -> SitePlans:
+    """The plans' latest updates, requests for help, support and cards (each card from the
+    cache where it is there; only the missing ones are drawn)."""
     plan_ids = [plan.pk for plan in plans]
     updates = _latest_updates(plan_ids)
     help_barriers: dict[int, list[Barrier]] = {}
@@ -262,7 +281,6 @@ def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
             update.plan = plan
         rows.append(PlanJourney(plan=plan, updates=updates.get(plan.pk, []),
                                 help_barriers=help_barriers.get(plan.pk, [])))
-    # Every card of the page in one look-up in the cache; only the missing ones are drawn.
     keys = {row.plan.pk: card_key(row.plan) for row in rows}
     cached = cache.get_many(list(keys.values()))
     missing = [row for row in rows if keys[row.plan.pk] not in cached]
@@ -272,7 +290,34 @@ def _plans(site: Site, programme: Programme) -> list[PlanJourney]:
     for row in rows:
         card, updates_table = drawn.get(row.plan.pk) or cached[keys[row.plan.pk]]
         row.card, row.updates_table = mark_safe(card), mark_safe(updates_table)
-    return rows
+    by_id = {plan.pk: plan for plan in plans}
+    support = list(SupportRecord.objects.filter(plan_id__in=plan_ids)
+                   .select_related("given_by").order_by("-given_on", "-pk")) if plan_ids else []
+    for record in support:
+        record.plan = by_id[record.plan_id]
+    return SitePlans(plans=rows, support=support)
+
+
+def plans_key(programme: Programme, site: Site, plans: list[QualityImprovementPlan]) -> str:
+    """The cache key of the page's plan parts: every plan's card key (so its content_version)
+    in the page's order, which also changes when a plan is added or moved."""
+    return "journey-plans-" + hashlib.sha256(repr((
+        programme.pk, site.pk, [card_key(plan) for plan in plans],
+    )).encode()).hexdigest()
+
+
+def plans_part(programme: Programme, site: Site,
+               plans: list[QualityImprovementPlan]) -> PlansPart:
+    """The page's plan parts, from the cache when no plan of the site has changed since they
+    were rendered; otherwise rendered (with each unchanged plan's card from the cache)."""
+    key = plans_key(programme, site, plans)
+    html = cache.get(key)
+    if html is None:
+        context = {"journey": _site_plans(plans)}
+        html = {name: render_to_string(PLANS_TEMPLATE, {**context, "part": name})
+                for name in PLANS_PARTS}
+        cache.set(key, html, CARD_CACHE_SECONDS)
+    return PlansPart(**{name: mark_safe(html[name]) for name in PLANS_PARTS})
 
 
 def site_journey(programme: Programme, site: Site, *, enrolment: Enrolment | None = None,
@@ -293,13 +338,8 @@ def site_journey(programme: Programme, site: Site, *, enrolment: Enrolment | Non
     visits = _visits(site, programme)
     for visit in visits:
         visit.hosted = visit.host_id == site.pk
-    plans = _plans(site, programme)
-    plan_ids = [row.plan.pk for row in plans]
-    support = list(SupportRecord.objects.filter(plan_id__in=plan_ids)
-                   .select_related("given_by").order_by("-given_on", "-pk")) if plan_ids else []
-    by_id = {row.plan.pk: row.plan for row in plans}
-    for record in support:
-        record.plan = by_id[record.plan_id]
+    plans = list(QualityImprovementPlan.objects.filter(programme=programme, site=site)
+                 .select_related("focus_area__visit").order_by("-created_at", "-pk"))
     # Only this programme's part of the site's log: a site may be in another programme too,
     # whose approvals and reasons are not this core team's to read (as on the site's page).
     start = (activity_page - 1) * TIMELINE_LENGTH
@@ -309,9 +349,9 @@ def site_journey(programme: Programme, site: Site, *, enrolment: Enrolment | Non
         figures=_figures(site, programme, indicators),
         partner=_partner(site, programme, names),
         visits=visits,
-        plans=plans, support=support,
+        plans=plans, plans_part=plans_part(programme, site, plans),
         timeline=timeline[:TIMELINE_LENGTH], activity_page=activity_page,
         more_activity=len(timeline) > TIMELINE_LENGTH,
-        plans_from_focus_areas={row.plan.focus_area_id: row.plan for row in plans
-                                if row.plan.focus_area_id},
+        plans_from_focus_areas={plan.focus_area_id: plan for plan in plans
+                                if plan.focus_area_id},
     )

@@ -63,9 +63,10 @@ def versions(plan) -> tuple:
 
 
 def cards(programme, site) -> list[str]:
-    """Each plan's card, then its updates' table, as the journey page gets them."""
-    return [html for row in journey.site_journey(programme, site).plans
-            for html in (row.card, row.updates_table)]
+    """The journey's parts made from the site's plans (the summary's plan rows, the plans'
+    cards, their progress updates, the support given), as the page gets them."""
+    part = journey.site_journey(programme, site).plans_part
+    return [part.summary, part.cards, part.progress, part.support]
 
 
 def cards_from_scratch(programme, site) -> list[str]:
@@ -140,7 +141,8 @@ def test_the_card_shows_what_changed(plan, programme, site, lead):
     progress_update_save(plan=plan, user=lead, month=datetime.date(2025, 2, 1),
                          done="Ran the first clinic", new_data="", barriers="",
                          help_needed="", rag="red")
-    card, updates = cards(programme, site)
+    summary, card, updates, _support = cards(programme, site)
+    assert "February 2025, for “Faster diagnosis”" in summary
     assert "January 2025" in card  # the latest data
     assert "An introduction to the CIO" in card
     assert "February 2025" in card and "Ran the first clinic" in updates
@@ -151,10 +153,10 @@ def test_a_pdsa_cycle_completed_is_counted(plan, programme, site, lead):
                       title="Test one", question="q", prediction="p",
                       started_on=datetime.date(2024, 5, 1), what_happened="Ran it",
                       results="As predicted", decision="adopt", decision_reason="It worked")
-    assert "1, 0 complete" in cards(programme, site)[0]
-    assert "the latest update" not in cards(programme, site)[1]
+    assert "1, 0 complete" in cards(programme, site)[1]
+    assert "No progress updates yet" in cards(programme, site)[2]
     pdsa_complete(cycle=cycle, user=lead, completed_on=datetime.date(2024, 6, 1))
-    assert "1, 1 complete" in cards(programme, site)[0]
+    assert "1, 1 complete" in cards(programme, site)[1]
     assert cards(programme, site) == cards_from_scratch(programme, site)
 
 
@@ -195,10 +197,10 @@ def test_a_focus_area_renamed_outside_the_plan_redraws_its_card(plan, programme,
                                  date=datetime.date(2026, 3, 4))
     area = FocusArea.objects.create(visit=visit, title="Faster diagnosis")
     QualityImprovementPlan.objects.filter(pk=plan.pk).update(focus_area=area)
-    assert "The focus area “Faster diagnosis”" in cards(programme, site)[0]
+    assert "The focus area “Faster diagnosis”" in cards(programme, site)[1]
     FocusArea.objects.filter(pk=area.pk).update(title="Quicker diagnosis")
     Visit.objects.filter(pk=visit.pk).update(date=datetime.date(2026, 3, 11))
-    card = cards(programme, site)[0]
+    card = cards(programme, site)[1]
     assert "The focus area “Quicker diagnosis”, agreed at the visit on 11 Mar 2026" in card
 
 
