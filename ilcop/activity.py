@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.dispatch import Signal
 
 from .models import ActivityLog, ActivityScope, User
@@ -49,7 +49,8 @@ def log_action(
     scopes = (obj, *scopes)
     scope_keys = {(ContentType.objects.get_for_model(s).pk, s.pk) for s in scopes}
     ActivityScope.objects.bulk_create(
-        ActivityScope(entry=entry, content_type_id=ct, object_id=pk) for ct, pk in scope_keys
+        ActivityScope(entry=entry, content_type_id=ct, object_id=pk, created_at=entry.created_at)
+        for ct, pk in scope_keys
     )
     activity_logged.send(sender=ActivityLog, entry=entry, scopes=scopes)
     return entry
@@ -62,17 +63,31 @@ def timeline_for(
 
     With ``within``, only the entries also filed under one of those objects: a site's
     timeline as seen by one programme's core team shows that programme's part of it.
+
+    To keep a range of moments, filter on ``filed_at`` (the scope's copy of created_at, the
+    same value) rather than ``created_at``: the range is then read from the timeline's index.
     """
+    # Ordered by the scope's copy of created_at (then the entry's id, which the join makes
+    # the scope's entry_id): PostgreSQL reads the scope's index newest first and stops after
+    # a page, however long the timeline. Sorting by the entry's own created_at made it join
+    # and sort every entry of the scope (a site's 700 within a programme's 31,000).
     entries = ActivityLog.objects.filter(
         scopes__content_type=ContentType.objects.get_for_model(scope),
         scopes__object_id=scope.pk,
-    )
+    ).alias(filed_at=F("scopes__created_at")).order_by("-filed_at", "-id")
     if within is not None:
         within = list(within)
-        ids = [obj.pk for obj in within]
-        content_type = ContentType.objects.get_for_model(within[0]) if within else None
-        entries = entries.filter(
-            pk__in=ActivityScope.objects.filter(content_type=content_type, object_id__in=ids)
-            .values("entry_id")
-        )
-    return entries.select_related("actor").order_by("-created_at", "-id")
+        if not within:
+            return entries.none()
+        # A probe of the unique (entry, content_type, object_id) index for each entry the walk
+        # above reads, so it still stops after a page. Written as a scalar subquery rather
+        # than EXISTS on purpose: PostgreSQL turns EXISTS into a semi-join, cannot know that
+        # a site's entries are nearly all its programme's, and then joins and sorts them all
+        # again (7 ms for a national site instead of 0.3).
+        probe = ActivityScope.objects.filter(
+            entry=OuterRef("pk"),
+            content_type=ContentType.objects.get_for_model(within[0]),
+            object_id__in=[obj.pk for obj in within],
+        ).values("pk")[:1]
+        entries = entries.alias(within_scope=Subquery(probe)).filter(within_scope__isnull=False)
+    return entries.select_related("actor")

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -70,6 +70,27 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name if first.rstrip(".").lower() in TITLES else first
 
 
+class ActivityLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """An UPDATE that keeps every scope's copy of ``created_at`` equal to its entry's.
+
+        The demo seeds date what a service logged "now" at the moment it happened in the
+        story; this is the one place such a change is written, so no writer can leave the
+        copies behind. The scopes are written first, while ``self`` still selects the same
+        rows (its filter may read ``created_at``), in the same transaction.
+        """
+        if "created_at" not in kwargs:
+            return super().update(**kwargs)
+        at = kwargs["created_at"]
+        if hasattr(at, "resolve_expression"):
+            # An expression would be evaluated against the scope rows, not the entries.
+            raise TypeError("Move log entries to a datetime, not an expression.")
+        with transaction.atomic(using=self.db):
+            ActivityScope.objects.using(self.db).filter(
+                entry__in=self.values("pk")).update(created_at=at)
+            return super().update(**kwargs)
+
+
 class ActivityLog(models.Model):
     """One state change: who did what to which object, and the details.
 
@@ -92,6 +113,8 @@ class ActivityLog(models.Model):
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
 
+    objects = ActivityLogQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
@@ -104,6 +127,12 @@ class ActivityScope(models.Model):
     entry = models.ForeignKey(ActivityLog, on_delete=models.CASCADE, related_name="scopes")
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
     object_id = models.PositiveBigIntegerField()
+    # A copy of entry.created_at, so a timeline is read newest first from the index below and
+    # stops after a page, instead of joining every entry of the scope to sort them. Always
+    # equal to the entry's: log_action and the seeds' bulk writers copy it when they write
+    # the scope, and ActivityLogQuerySet.update changes both. No default, so a writer that
+    # forgets it fails rather than files an entry at the wrong moment.
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -111,8 +140,15 @@ class ActivityScope(models.Model):
                 fields=["entry", "content_type", "object_id"], name="activity_scope_unique"
             )
         ]
-        # Index for the timeline query: every entry filed under one programme or site.
-        indexes = [models.Index(fields=["content_type", "object_id", "entry"])]
+        indexes = [
+            # Every entry filed under one programme or site, in entry order: counting a
+            # timeline (a merge join with the log) and "filed under X" filters (qips.history).
+            models.Index(fields=["content_type", "object_id", "entry"]),
+            # The timeline itself (ilcop.activity.timeline_for), newest first, in the
+            # timeline's order (created_at, then id): a page is read and the walk stops.
+            models.Index(fields=["content_type", "object_id", "created_at", "entry"],
+                         name="activity_scope_timeline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entry_id} under {self.content_type_id}:{self.object_id}"

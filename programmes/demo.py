@@ -1015,7 +1015,7 @@ def _write(plan: DemoPlan) -> None:
         for at, actor, verb, obj, summary, data, _ in events
     )
     ActivityScope.objects.bulk_create(
-        ActivityScope(entry=entry, content_type_id=ct, object_id=pk)
+        ActivityScope(entry=entry, content_type_id=ct, object_id=pk, created_at=entry.created_at)
         for entry, (_, _, _, obj, _, _, scopes) in zip(entries, events, strict=True)
         for ct, pk in sorted({(ct_id(s), s.pk) for s in (obj, *scopes)})
     )

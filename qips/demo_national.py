@@ -1013,9 +1013,9 @@ class _Build:
              data.get_db_prep_save(values, connection) if values else empty)
             for at, actor, verb, (ct, pk), repr_, summary, values, _ in self.events],
             returning=True)
-        _raw_insert(ActivityScope, ("entry", "content_type", "object_id"), [
-            (key, ct, pk) for key, event in zip(keys, self.events, strict=True)
-            for ct, pk in event[7]])
+        _raw_insert(ActivityScope, ("entry", "content_type", "object_id", "created_at"), [
+            (key, ct, pk, self.db_time(event[0]))
+            for key, event in zip(keys, self.events, strict=True) for ct, pk in event[7]])
         written = len(keys)
         self.events = []
         return written

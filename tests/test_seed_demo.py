@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -326,6 +327,10 @@ def test_timelines_are_filled_in_as_log_action_would(db, mailoutbox):
         assert entry.created_at <= now
         # The oldest entries are the first visits' plans, about a year and a half back.
         assert now - entry.created_at < datetime.timedelta(days=2 * 365)
+    # Every scope carries its entry's moment (the timelines are read in that order), though
+    # the seeds write the log in bulk and date entries after the services wrote them.
+    assert not ActivityScope.objects.exclude(created_at=F("entry__created_at")).exists()
+    assert ActivityScope.objects.count() > ActivityLog.objects.count()
 
     pending = Invitation.objects.filter(programme=programme, status="pending")
     assert pending.filter(site__isnull=True).count() == 1

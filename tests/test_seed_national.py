@@ -240,6 +240,13 @@ class NationalScaleDemo(TestCase):
         latest = entries.aggregate(latest=Max("created_at"))["latest"]
         self.assertGreater(latest, self.now - datetime.timedelta(days=3))
 
+    def test_every_scope_carries_its_entrys_moment(self):
+        # The timelines are read in the scopes' order; the log went in as plain INSERTs and
+        # entries written by services were dated afterwards.
+        self.assertGreater(ActivityScope.objects.count(), 100_000)
+        self.assertFalse(ActivityScope.objects.exclude(
+            created_at=F("entry__created_at")).exists())
+
     def test_running_it_again_changes_nothing(self):
         out = seed("--scale", "national")
         self.assertIn("The national-scale data already exists; nothing changed", out)

@@ -89,11 +89,11 @@ def programme_activity(request: HttpRequest, pk: int) -> HttpResponse:
     entries = timeline_for(programme)
     if query:
         entries = entries.filter(Q(summary__icontains=query) | Q(object_repr__icontains=query))
-    # A range of moments, not created_at__date, so the index on created_at is used.
+    # A range of moments, not a __date lookup, on the timeline's own index (timeline_for).
     if start:
-        entries = entries.filter(created_at__gte=_day_start(start))
+        entries = entries.filter(filed_at__gte=_day_start(start))
     if end:
-        entries = entries.filter(created_at__lt=_day_start(end + datetime.timedelta(days=1)))
+        entries = entries.filter(filed_at__lt=_day_start(end + datetime.timedelta(days=1)))
     return render(request, "programmes/programme_activity.html", {
         "programme": programme, "page": page_of(entries, request.GET),
         "query": query, "start": start, "end": end, "filtered": bool(query or start or end)})
