@@ -160,7 +160,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     overdue_by_owner = sorted(((key, name, n) for (key, name), n in owners.items()),
                               key=lambda row: (-row[2], row[1]))
 
-    plans = selectors.plan_summary(programme)
+    plans = selectors.plan_summary(programme, now=now)
 
     return Dashboard(
         today=today, window_end=window_end, funnel=stages, funnel_total=total,

@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -148,13 +149,17 @@ PAGES = {
 
 
 @pytest.mark.parametrize(("name", "page"), PAGES.items(), ids=list(PAGES))
-def test_dashboard_and_its_lists_stay_flat(frozen, as_core, programme, core, name, page):
+def test_dashboard_and_its_lists_stay_flat(frozen, private_cache, as_core, programme, core,
+                                           name, page):
     url, budget = page
     url = url.format(programme=programme.pk)
     grow(programme, core, 1)
     as_core.get(url)  # warm the per-process caches (content types), as in a running server
+    # Counted with the dashboard's plan health worked out, not read from the cache.
+    cache.clear()
     small = count(as_core, url)
     grow(programme, core, 5)
+    cache.clear()
     large = count(as_core, url)
     assert small == large, f"{name}: {small} queries when small, {large} when large"
     assert large <= budget, f"{name}: {large} queries, budget {budget}"

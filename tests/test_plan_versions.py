@@ -26,8 +26,13 @@ from qips.models import (
     QualityImprovementPlan,
 )
 from qips.services import measurements as measurement_services
-from qips.services.parts import part_delete, part_save, pdsa_complete, progress_update_save, \
-    support_record
+from qips.services.parts import (
+    part_delete,
+    part_save,
+    pdsa_complete,
+    progress_update_save,
+    support_record,
+)
 from qips.services.plans import plan_transition, plan_update, review_comment_add
 from visits.models import FocusArea, Visit
 
