@@ -313,19 +313,18 @@ def plan_summary(programme: Programme, *, now: datetime.datetime | None = None
     rows (plans_health) rather than plans with their sites. The rows may come from the
     cache; the codes are worked out from them at ``now``, so "quiet" is exact to the second."""
     now = now or timezone.now()
-    by_status: Counter[str] = Counter()
-    by_reason: Counter[str] = Counter()
+    rows = plans_health(programme, timezone.localdate(now))
+    by_status = Counter(status for _, status, *_ in rows)
+    by_reason = dict.fromkeys(REASONS, 0)
     sites: dict[str, set[int]] = {code: set() for code in REASONS}
     needing_help = 0
-    for site_id, *health in plans_health(programme, timezone.localdate(now)):
-        codes = _codes(*health, now=now)
-        by_status[health[0]] += 1
-        needing_help += bool(codes)
-        by_reason.update(codes)
-        for code in codes:
-            sites[code].add(site_id)
-    return PlanSummary(by_status=dict(by_status), total=by_status.total(),
-                       by_reason={code: by_reason[code] for code in REASONS},
+    for site_id, *health in rows:
+        if codes := _codes(*health, now=now):
+            needing_help += 1
+            for code in codes:
+                by_reason[code] += 1
+                sites[code].add(site_id)
+    return PlanSummary(by_status=dict(by_status), total=len(rows), by_reason=by_reason,
                        sites_by_reason={code: len(ids) for code, ids in sites.items()},
                        needing_help=needing_help)
 

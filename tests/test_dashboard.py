@@ -374,3 +374,40 @@ def test_no_data_for_two_periods_at_its_edges(frozen, programme, site):
     summary = plan_summary(programme)
     assert summary.by_reason["no_data"] == len(behind)
     assert summary.needing_help == sum(1 for r in rows if r.codes) == len(behind)
+
+
+def test_the_dashboards_brief_reads_agree_with_the_lists_selectors(frozen, programme, core):
+    """The dashboard counts overdue tasks and undelivered reports from reads of only the
+    fields their rules read; the rows and the rules are the lists'."""
+    from visits import selectors as visit_selectors
+
+    visits = add_pairs(programme, core, 3)
+    task = LogisticsTask.objects.filter(done_at__isnull=True, visit__status="confirmed").first()
+    LogisticsTask.objects.filter(pk=task.pk).update(owner=core, days_before=400)
+    hour = datetime.timedelta(hours=1)
+    reports = [
+        {"send_failed_at": NOW - hour},  # failed
+        {"generation_failed_at": NOW - hour},  # failed
+        {"approved_at": NOW - 2 * hour},  # stuck
+        {"approved_at": NOW - 2 * hour, "retried_at": NOW - hour / 2},  # being retried
+        {"approved_at": NOW - 2 * hour, "sent_at": NOW - hour},  # sent
+    ]
+    for visit, fields in zip(visits, reports, strict=False):
+        VisitReport.objects.create(visit=visit, version=1, html="<p>", **fields)
+    # A failed version corrected by one still sending is not a problem any more.
+    VisitReport.objects.create(visit=visits[5], version=1, html="<p>",
+                               send_failed_at=NOW - hour)
+    VisitReport.objects.create(visit=visits[5], version=2, html="<p>", correction_note="Typo")
+
+    listed = visit_selectors.undelivered_reports(programme)
+    assert len(listed) == 3
+    with CaptureQueriesContext(connection) as captured:  # no deferred field read later
+        problems = visit_selectors.undelivered_report_visits(programme)
+        full = visit_selectors.outstanding_tasks(programme)
+        brief = visit_selectors.outstanding_tasks(programme, listed=False)
+        overdue_owners = [t.owner.full_name for t in brief if t.overdue]
+    assert len(captured) == 3
+    assert problems == [r.visit_id for r in listed]
+    assert [(t.pk, t.visit_id, t.owner_id, t.due, t.overdue) for t in brief] == [
+        (t.pk, t.visit_id, t.owner_id, t.due, t.overdue) for t in full]
+    assert overdue_owners == [core.full_name]
