@@ -137,7 +137,7 @@ def count(client, url) -> int:
 
 
 PAGES = {
-    "dashboard": ("/programmes/{programme}/dashboard/", 16),
+    "dashboard": ("/programmes/{programme}/dashboard/", 15),
     "visits filtered": ("/programmes/{programme}/visits/?status=live&from=2026-03-01"
                         "&to=2026-04-30&sort=-host", 12),
     "visits with report problems": ("/programmes/{programme}/visits/?report=problem", 13),

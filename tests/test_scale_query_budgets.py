@@ -46,7 +46,7 @@ PAGES: dict[str, tuple[str, str, int]] = {
     # name: (who asks, url, budget)
     "programme": ("core", "/programmes/{programme}/", 10),
     # Counted with the plans' health rows cached; one more query (the rows) when they are not.
-    "dashboard": ("core", "/programmes/{programme}/dashboard/", 17),
+    "dashboard": ("core", "/programmes/{programme}/dashboard/", 16),
     "dashboard: reports awaiting approval":
         ("core", "/programmes/{programme}/visits/?status=happened", 11),
     "dashboard: visits this week":
