@@ -411,3 +411,17 @@ def test_the_dashboards_brief_reads_agree_with_the_lists_selectors(frozen, progr
     assert [(t.pk, t.visit_id, t.owner_id, t.due, t.overdue) for t in brief] == [
         (t.pk, t.visit_id, t.owner_id, t.due, t.overdue) for t in full]
     assert overdue_owners == [core.full_name]
+
+
+def test_the_header_links_the_core_team_to_the_dashboard_without_asking_again(
+        as_core, client_for, programme, site, lead):
+    header = (f'href="/programmes/{programme.pk}/dashboard/"><span class="nhsuk-u-visually-'
+              f'hidden">Programme: </span>{programme.name}</a>')
+    page = as_core.get(f"/programmes/{programme.pk}/dashboard/").content.decode()
+    assert header in html.unescape(page)
+    # A site member on a page of the same programme is not linked to a page they cannot see.
+    from qips.services.plans import plan_create
+    plan = plan_create(programme=programme, site=site, user=lead, title="Faster diagnosis")
+    page = client_for(lead).get(f"/qips/{plan.pk}/").content.decode()
+    assert programme.name in html.unescape(page)
+    assert f'href="/programmes/{programme.pk}/dashboard/"' not in page
