@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from ilcop.activity import timeline_for
 from ilcop.models import ActivityLog, User
@@ -34,6 +35,13 @@ TIMELINE_STATUSES = [Visit.Status.PROPOSED, Visit.Status.POLLING, Visit.Status.D
 
 
 @dataclass
+class TimelineCell:
+    count: int
+    query: str  # the visits list's filters for the cell
+    words: str  # what the number counts, for screen readers
+
+
+@dataclass
 class TimelineMonth:
     month: datetime.date | None  # None: visits not dated yet
     counts: dict[str, int]
@@ -44,6 +52,20 @@ class TimelineMonth:
             return None
         following = (self.month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
         return following - datetime.timedelta(days=1)
+
+    @property
+    def cells(self) -> list[TimelineCell]:
+        """The month's row of the table, a cell for each of TIMELINE_STATUSES: put together
+        here rather than in the template, where the 80 or so cells of a year's timeline took
+        a third of the page's rendering."""
+        if self.month is None:
+            dates, when = "undated=1", ", not dated yet"
+        else:
+            dates = f"from={self.month.isoformat()}&to={self.end.isoformat()}"
+            when = f" in {date_format(self.month, 'F Y')}"
+        return [TimelineCell(self.counts.get(status, 0), f"status={status}&{dates}",
+                             f"{Visit.Status(status).label.lower()}{when}")
+                for status in TIMELINE_STATUSES]
 
 
 @dataclass
@@ -128,8 +150,8 @@ def _facilitators(programme: Programme, today: datetime.date,
         programme=programme).filter(
         Q(role=CoreTeamMembership.Role.QI_FACILITATOR) | Q(user_id__in=list(loads)))
         .select_related("user")}
-    people.update({user.pk: user for user in User.objects.filter(
-        pk__in=[pk for pk in loads if pk not in people])})
+    if others := [pk for pk in loads if pk not in people]:
+        people.update({user.pk: user for user in User.objects.filter(pk__in=others)})
     rows = [FacilitatorLoad(person, next_weeks=loads.get(pk, {}).get("next_weeks", 0),
                             reports_to_approve=loads.get(pk, {}).get("reports", 0),
                             visits=loads.get(pk, {}).get("visits", 0))
@@ -152,7 +174,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     week = visit_selectors.VisitFilters(status=visit_selectors.LIVE, start=today,
                                         end=today + datetime.timedelta(days=6))
 
-    tasks = visit_selectors.outstanding_tasks(programme)
+    tasks = visit_selectors.outstanding_tasks(programme, listed=False)
     open_tasks = Counter(task.visit_id for task in tasks)
     overdue = [task for task in tasks if task.overdue]
     owners = Counter((str(t.owner_id) if t.owner_id else visit_selectors.NOBODY,
@@ -160,7 +182,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
     overdue_by_owner = sorted(((key, name, n) for (key, name), n in owners.items()),
                               key=lambda row: (-row[2], row[1]))
 
-    plans = selectors.plan_summary(programme)
+    plans = selectors.plan_summary(programme, now=now)
 
     return Dashboard(
         today=today, window_end=window_end, funnel=stages, funnel_total=total,
@@ -172,7 +194,7 @@ def dashboard(programme: Programme, *, now: datetime.datetime | None = None) -> 
         plan_counts=plans.by_status, plans_total=plans.total,
         support=plans.by_reason, support_sites=plans.sites_by_reason,
         needing_help=plans.needing_help,
-        report_problems=len(visit_selectors.undelivered_reports(programme)),
+        report_problems=len(visit_selectors.undelivered_report_visits(programme)),
         passed_not_happened=visit_selectors.filtered_visits(programme, visit_selectors.VisitFilters(
             status=Visit.Status.CONFIRMED, end=today - datetime.timedelta(days=1))).count(),
         visits_this_week=sum(1 for v in next_visits if v.date <= week.end),

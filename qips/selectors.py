@@ -7,10 +7,12 @@ else gets a 404. Nothing is shared without the team's choice.
 """
 
 import datetime
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Case,
@@ -31,6 +33,7 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from ilcop.cache import code_release
 from ilcop.models import User
 from programmes.models import Enrolment, Programme, SiteMembership
 from programmes.selectors import participant_programmes
@@ -184,10 +187,11 @@ def _keeping_up(today: datetime.date) -> QuerySet[Measure]:
                                  | Q(plan_approved_at__gte=F("approved_after")))))
 
 
-def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImprovementPlan]:
+def _with_health(plans: QuerySet[QualityImprovementPlan],
+                 today: datetime.date) -> QuerySet[QualityImprovementPlan]:
     """The plans, with what _codes works their reasons out from: when they were last updated,
     their latest update's request for help and RAG, whether a barrier asks for help and
-    whether an active plan's every measure is two periods behind (``behind``).
+    whether an active plan's every measure is two periods behind on ``today`` (``behind``).
 
     Subqueries, not joins: joining updates and barriers at once multiplies their rows. The
     unique (plan, month) and (measure, period) indexes answer each."""
@@ -203,7 +207,7 @@ def _with_health(plans: QuerySet[QualityImprovementPlan]) -> QuerySet[QualityImp
         latest_rag=Subquery(latest.values("rag")[:1]),
         behind=ExpressionWrapper(
             Q(status__in=ACTIVE) & Exists(measures)
-            & ~Exists(_keeping_up(timezone.localdate())),
+            & ~Exists(_keeping_up(today)),
             output_field=BooleanField()),
     )
 
@@ -239,10 +243,11 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     no data for two periods, or a barrier asking for help (PRODUCT.md).
 
     Two queries whatever the programme's size: the plans with their health (_with_health,
-    which the dashboard counts in plan_summary with the same _codes), and each measure's
-    latest data for the list's "Latest data" column."""
-    plans = _with_health(QualityImprovementPlan.objects.filter(programme=programme)
-                         ).select_related("site__organisation").order_by(
+    which the dashboard counts in plan_summary from the same rows with the same _codes), and
+    each measure's latest data for the list's "Latest data" column."""
+    now = timezone.now()
+    plans = _with_health(QualityImprovementPlan.objects.filter(programme=programme),
+                         timezone.localdate(now)).select_related("site__organisation").order_by(
         "site__organisation__name", "title")
     measures = Measure.objects.filter(plan__programme=programme)
     if status:
@@ -254,7 +259,6 @@ def programme_plans(programme, *, status: str = "") -> list[PlanHealth]:
     for plan_id, last in measures.annotate(last=Subquery(latest.values("period")[:1])).filter(
             last__isnull=False).values_list("plan_id", "last").order_by():
         last_data[plan_id] = max(last, last_data.get(plan_id, last))
-    now = timezone.now()
     return [PlanHealth(plan, plan.last_update, last_data.get(plan.pk),
                        _codes(*(getattr(plan, name) for name in HEALTH), now=now))
             for plan in plans]
@@ -271,24 +275,56 @@ class PlanSummary:
     needing_help: int  # plans with any reason
 
 
-def plan_summary(programme) -> PlanSummary:
-    """programme_plans(programme), counted: the same _with_health and _codes, read as tuples
-    rather than plans with their sites. One query whatever the programme's size."""
-    now = timezone.now()
-    by_status: Counter[str] = Counter()
-    by_reason: Counter[str] = Counter()
+# A day at most: the key holds the day, and "behind" changes with it.
+HEALTH_CACHE_SECONDS = 24 * 60 * 60
+
+
+def health_key(programme: Programme, today: datetime.date) -> str:
+    """The cache key of the programme's plans' health rows: its plans_version, which every
+    change to any of its plans or their parts replaces, and a plan's creation with it
+    (qips.services.versions); the day, on which "behind" depends; and the code that works
+    the rows out. What depends on the time of day ("quiet") is not in the rows."""
+    return "plan-health-" + hashlib.sha256(repr((
+        code_release(), programme.pk, str(programme.plans_version), today.isoformat(),
+        timezone.get_current_timezone_name(),
+    )).encode()).hexdigest()
+
+
+def plans_health(programme: Programme, today: datetime.date) -> list[tuple]:
+    """(site_id, *HEALTH) of every plan in the programme on ``today``: the columns of
+    programme_plans' plans that _codes reads, as plain rows. From the cache when the
+    programme's plans have not changed today (health_key); otherwise one query, six index
+    probes a plan, whatever the programme's size.
+
+    ``programme`` must be read in this request: its plans_version is the key, and a version
+    read before the rows can only be older than the rows, never newer."""
+    key = health_key(programme, today)
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(_with_health(QualityImprovementPlan.objects.filter(programme=programme),
+                                 today).values_list("site_id", *HEALTH).order_by())
+        cache.set(key, rows, HEALTH_CACHE_SECONDS)
+    return rows
+
+
+def plan_summary(programme: Programme, *, now: datetime.datetime | None = None
+                 ) -> PlanSummary:
+    """programme_plans(programme), counted: the same _with_health and _codes, read as plain
+    rows (plans_health) rather than plans with their sites. The rows may come from the
+    cache; the codes are worked out from them at ``now``, so "quiet" is exact to the second."""
+    now = now or timezone.now()
+    rows = plans_health(programme, timezone.localdate(now))
+    by_status = Counter(status for _, status, *_ in rows)
+    by_reason = dict.fromkeys(REASONS, 0)
     sites: dict[str, set[int]] = {code: set() for code in REASONS}
     needing_help = 0
-    for site_id, *health in _with_health(QualityImprovementPlan.objects.filter(
-            programme=programme)).values_list("site_id", *HEALTH).order_by():
-        codes = _codes(*health, now=now)
-        by_status[health[0]] += 1
-        needing_help += bool(codes)
-        by_reason.update(codes)
-        for code in codes:
-            sites[code].add(site_id)
-    return PlanSummary(by_status=dict(by_status), total=by_status.total(),
-                       by_reason={code: by_reason[code] for code in REASONS},
+    for site_id, *health in rows:
+        if codes := _codes(*health, now=now):
+            needing_help += 1
+            for code in codes:
+                by_reason[code] += 1
+                sites[code].add(site_id)
+    return PlanSummary(by_status=dict(by_status), total=len(rows), by_reason=by_reason,
                        sites_by_reason={code: len(ids) for code, ids in sites.items()},
                        needing_help=needing_help)
 

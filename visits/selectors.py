@@ -169,7 +169,7 @@ def filtered_visits(programme: Programme, filters: VisitFilters, *, sort: str = 
     if filters.end:
         visits = visits.filter(date__lte=filters.end)
     if filters.report == "problem":
-        visits = visits.filter(pk__in=[r.visit_id for r in undelivered_reports(programme)])
+        visits = visits.filter(pk__in=undelivered_report_visits(programme))
     if filters.query:
         visits = visits.filter(
             Q(host__organisation__name__icontains=filters.query)
@@ -182,14 +182,33 @@ def filtered_visits(programme: Programme, filters: VisitFilters, *, sort: str = 
     return visits.order_by(*ordering)
 
 
+def _latest_unsent_reports(programme: Programme) -> QuerySet[VisitReport]:
+    """The latest version of each of the programme's visit reports, if it is not sent (a
+    corrected version replaces the one before)."""
+    later = VisitReport.objects.filter(visit=OuterRef("visit"), version__gt=OuterRef("version"))
+    return (VisitReport.objects.filter(visit__programme=programme, sent_at__isnull=True)
+            .exclude(Exists(later)))
+
+
 def undelivered_reports(programme: Programme) -> list[VisitReport]:
     """Approved reports that failed, or are stuck, and have not reached everyone: the latest
     version of each visit's report only (a corrected version replaces the one before)."""
-    later = VisitReport.objects.filter(visit=OuterRef("visit"), version__gt=OuterRef("version"))
-    reports = (VisitReport.objects.filter(visit__programme=programme, sent_at__isnull=True)
-               .exclude(Exists(later)).defer("html", "pdf")
+    reports = (_latest_unsent_reports(programme).defer("html", "pdf")
                .select_related("visit__host__organisation", "visit__visitor__organisation"))
     return [report for report in reports if report.is_failed or report.is_stuck]
+
+
+# What VisitReport.is_failed and is_stuck read.
+DELIVERY_FIELDS = ("sent_at", "approved_at", "retried_at", "generation_failed_at",
+                   "send_failed_at")
+
+
+def undelivered_report_visits(programme: Programme) -> list[int]:
+    """The visits of undelivered_reports(programme), one report each: the same reports and
+    rule, reading only the fields the rule reads (for the visits list's filter and the
+    dashboard's count)."""
+    return [report.visit_id for report in _latest_unsent_reports(programme)
+            .only("visit", *DELIVERY_FIELDS) if report.is_failed or report.is_stuck]
 
 
 @dataclass(frozen=True)
@@ -231,11 +250,18 @@ def filtered_tasks(tasks: list[LogisticsTask], filters: TaskFilters) -> list[Log
     return tasks
 
 
-def outstanding_tasks(programme: Programme) -> list[LogisticsTask]:
-    """Every open task of the programme's confirmed visits, soonest due first."""
-    tasks = list(LogisticsTask.objects.filter(
-        visit__programme=programme, visit__status=Visit.Status.CONFIRMED, done_at__isnull=True,
-    ).select_related("visit__host__organisation", "visit__visitor__organisation", "owner"))
+def outstanding_tasks(programme: Programme, *, listed: bool = True) -> list[LogisticsTask]:
+    """Every open task of the programme's confirmed visits, soonest due first. ``listed``
+    False reads only what the dashboard counts them by (when due, and the owner's name)."""
+    tasks = LogisticsTask.objects.filter(
+        visit__programme=programme, visit__status=Visit.Status.CONFIRMED, done_at__isnull=True)
+    if listed:
+        tasks = tasks.select_related("visit__host__organisation", "visit__visitor__organisation",
+                                     "owner")
+    else:
+        tasks = tasks.select_related("visit", "owner").only(
+            "visit", "owner", "days_before", "visit__date", "owner__full_name")
+    tasks = list(tasks)
     today = timezone.localdate()
     for task in tasks:
         task.overdue = task.due is not None and task.due < today

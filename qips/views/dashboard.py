@@ -80,7 +80,7 @@ def _attention(programme_pk: int, board: data.Dashboard) -> list[Attention]:
 @require_GET
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     programme = programme_selectors.programme_for_core_team(request.user, pk)
-    request.programme = programme
+    request.programme = request.core_team_programme = programme
     board = data.dashboard(programme)
     return render(request, "dashboard/dashboard.html", {
         "programme": programme, "board": board,
