@@ -35,9 +35,11 @@ from .charts import charts_for
 
 def load(request: HttpRequest, pk: int, *, edit: bool = False, core: bool = False):
     """(plan, access) for a person who may see the plan; 403 if they may see but not do."""
-    plan = selectors.plan_for_user(request.user, pk)
+    plan, who = selectors.plan_with_access(request.user, pk)
     request.programme = plan.programme
-    who = selectors.access(request.user, plan)
+    if who.core:
+        # The header links its core team to the programme's dashboard: checked already.
+        request.core_team_programme = plan.programme
     if (edit and not who.team) or (core and not who.core):
         raise PermissionDenied
     return plan, who
