@@ -388,7 +388,9 @@ def similar_plans(plan: QualityImprovementPlan, *, limit: int = 5
     """Shared plans elsewhere in the programme on the same indicators or the same category
     of change, most overlap first."""
     indicator_ids = list(plan.indicators.values_list("pk", flat=True))
-    candidates = library(plan.programme).exclude(pk=plan.pk).exclude(site=plan.site).annotate(
+    # The library's indicators are for its cards; this list shows none.
+    candidates = library(plan.programme).prefetch_related(None).exclude(
+        pk=plan.pk).exclude(site=plan.site).annotate(
         shared=Count("indicators", filter=Q(indicators__in=indicator_ids), distinct=True))
     condition = Q(shared__gt=0)
     if plan.category:

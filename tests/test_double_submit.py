@@ -130,7 +130,7 @@ IDEMPOTENT = {
     ("qips/comment_respond.html", "self"): EDIT,
     ("qips/part_form.html", "qips:part_delete"): STATE,
     ("qips/plan_detail.html", "qips:plan_transition"): STATE,
-    ("qips/plan_detail.html", "qips:pdsa_complete"): STATE,
+    ("qips/plan_parts/pdsa.html", "qips:pdsa_complete"): STATE,
     ("qips/plan_form.html", "self"): EDIT + ", and carries the version it was opened from",
     ("visits/day/_capture_form.html", "visits:contribution_add"): "each note carries a "
                                                                   "client_id made in the "

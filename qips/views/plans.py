@@ -18,7 +18,7 @@ from programmes import selectors as programme_selectors
 from visits import selectors as visit_selectors
 from visits.models import FocusArea, TeamFeedback
 
-from .. import guidance, selectors
+from .. import selectors
 from ..forms import (
     CommentResponseForm,
     NewPlanForm,
@@ -28,6 +28,7 @@ from ..forms import (
     TransitionForm,
 )
 from ..models import PdsaCycle, QualityImprovementPlan, ReviewComment
+from ..plan_page import plan_parts, similar_plans
 from ..services import parts as part_services
 from ..services import plans as services
 from .charts import charts_for
@@ -96,7 +97,8 @@ def plan_from_focus_area(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _plan_body(plan: QualityImprovementPlan) -> tuple[dict, list]:
-    """What the plan page and its PDF write-up both show, and the plan's measures."""
+    """What the PDF write-up shows (the page reads the same through qips.plan_page), and the
+    plan's measures."""
     measures = selectors.measures_with_data(plan)
     # One read of the cycles for the list and the charts' annotations alike.
     prefetch_related_objects([plan], Prefetch(
@@ -114,7 +116,6 @@ def _plan_body(plan: QualityImprovementPlan) -> tuple[dict, list]:
 @require_GET
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     plan, who = load(request, pk)
-    body, measures = _plan_body(plan)
     sections = [("problem", "Problem and evidence"), ("aim", "Aim"),
                 ("drivers", "Driver diagram"), ("measures", "Measures"),
                 ("pdsa", "PDSA cycles"), ("roles", "Roles"), ("timeline", "Timeline"),
@@ -124,24 +125,17 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         sections += [("barriers", "Barriers"), ("progress", "Monthly progress"),
                      ("review", "Review")]
     return render(request, "qips/plan_detail.html", {
-        **body, "who": who, "sections": sections,
-        "barriers": plan.barriers.all(),
+        "plan": plan, "who": who, "sections": sections,
+        # The parts that show only the plan's own data, cached (qips.plan_page).
+        "parts": plan_parts(request, plan, who),
         "comments": plan.review_comments.select_related("author", "responded_by"),
         "updates": plan.progress_updates.select_related("submitted_by")[:6],
         "support": plan.support.select_related("given_by") if who.core else [],
-        "aim_warnings": guidance.aim_warnings(
-            what=plan.aim_what, how_much=plan.aim_how_much, by_when=plan.aim_by_when,
-            for_whom=plan.aim_for_whom),
-        "measure_warnings": guidance.measure_warnings(m.kind for m in measures),
-        "sustainability_warnings": guidance.sustainability_warnings(
-            plan_text=plan.sustainability_plan,
-            owners_permanent=[r.permanent_staff for r in body["roles"]
-                              if r.owns_sustainability]),
         "submit_problems": services.submit_problems(plan) if who.team else [],
         "actions": _actions(plan, who),
         "comment_form": ReviewCommentForm() if who.core else None,
         "support_form": SupportForm() if who.core else None,
-        "similar": selectors.similar_plans(plan) if not who.reader_only else [],
+        "similar": similar_plans(plan) if not who.reader_only else [],
         "evidence": {"indicators": plan.indicators.all(),
                      "questions": plan.survey_questions.all()},
         "timeline": timeline_for(plan)[:15] if not who.reader_only else [],
