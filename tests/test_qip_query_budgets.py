@@ -74,7 +74,7 @@ PAGES = {
     # +1 per resource-library prompt (one query each): the plan page has two (after the
     # visit, sustaining), the edit page one. The plan page's charts: one query for the points
     # when a chart is not cached, none when all are.
-    "plan": ("/qips/{plan}/", 20),
+    "plan": ("/qips/{plan}/", 21),
     "plan edit": ("/qips/{plan}/edit/", 15),
     "measure data": ("/qips/{plan}/measures/{measure}/data/", 12),
     "site plans": ("/sites/{site}/qips/", 8),
