@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from programmes.models import Programme
 from qips import selectors
-from qips.models import Driver, Measure, QualityImprovementPlan
+from qips.models import QualityImprovementPlan
 from qips.services import measurements as measurement_services
-from qips.services.parts import part_save, progress_update_save
+from qips.services.parts import progress_update_save
 from qips.services.plans import plan_create, plan_transition
 
-from .test_plan_versions import CHANGES
+from .test_plan_versions import CHANGES, give_parts
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 
@@ -36,17 +36,7 @@ def active_plan(programme, site, lead, title="Faster diagnosis"):
     plan = plan_create(programme=programme, site=site, user=lead, title=title)
     QualityImprovementPlan.objects.filter(pk=plan.pk).update(status="in_progress")
     plan = QualityImprovementPlan.objects.get(pk=plan.pk)
-    primary = Driver.objects.create(plan=plan, kind="primary", text="Driver")
-    Driver.objects.create(plan=plan, kind="change_idea", text="Idea", parent=Driver
-                          .objects.create(plan=plan, kind="secondary", text="S",
-                                          parent=primary))
-    measure = part_save(plan=plan, user=lead, model=Measure, kind="outcome",
-                        name="Seen in two weeks", numerator="Seen", denominator="Referred",
-                        data_source="Log", direction="increase", frequency="monthly",
-                        target=80, chart="xmr")
-    rows = "\n".join(f"2024-{month:02d}\t{10 + month % 4}\t20" for month in range(1, 13))
-    measurement_services.measurements_paste(measure=measure, user=lead, text=rows)
-    return QualityImprovementPlan.objects.get(pk=plan.pk)
+    return give_parts(plan, lead)
 
 
 @pytest.fixture

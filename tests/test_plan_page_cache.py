@@ -18,15 +18,14 @@ from django.urls import reverse
 
 from programmes.models import Organisation
 from qips import plan_page
-from qips.models import Driver, Measure, Milestone, PdsaCycle, QualityImprovementPlan
+from qips.models import Milestone, PdsaCycle, QualityImprovementPlan
 from qips.selectors import Access
-from qips.services import measurements as measurement_services
 from qips.services.parts import part_save, pdsa_complete
 from qips.services.plans import plan_transition, plan_update
 from visits.models import Visit
 
 from .factories import SiteMembershipFactory
-from .test_plan_versions import CHANGES, idea
+from .test_plan_versions import CHANGES, give_parts, idea
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 
@@ -40,17 +39,7 @@ def plan(programme, site, lead):
         programme=programme, site=site, title="Faster diagnosis", status="in_progress",
         aim_what="Faster diagnosis for more patients", created_by=lead,
         share_with_partner=True)
-    primary = Driver.objects.create(plan=plan, kind="primary", text="Driver")
-    Driver.objects.create(plan=plan, kind="change_idea", text="Idea", parent=Driver
-                          .objects.create(plan=plan, kind="secondary", text="S",
-                                          parent=primary))
-    measure = part_save(plan=plan, user=lead, model=Measure, kind="outcome",
-                        name="Seen in two weeks", numerator="Seen", denominator="Referred",
-                        data_source="Log", direction="increase", frequency="monthly",
-                        target=80, chart="xmr")
-    rows = "\n".join(f"2024-{month:02d}\t{10 + month % 4}\t20" for month in range(1, 13))
-    measurement_services.measurements_paste(measure=measure, user=lead, text=rows)
-    return QualityImprovementPlan.objects.get(pk=plan.pk)
+    return give_parts(plan, lead)
 
 
 @pytest.fixture

@@ -39,11 +39,9 @@ from visits.models import FocusArea, Visit
 pytestmark = pytest.mark.usefixtures("private_cache")
 
 
-@pytest.fixture
-def plan(programme, site, lead, core):
-    plan = QualityImprovementPlan.objects.create(
-        programme=programme, site=site, title="Faster diagnosis", status="in_progress",
-        aim_what="Faster diagnosis for more patients", created_by=lead)
+def give_parts(plan, lead):
+    """The plan with a driver tree down to one change idea, and a monthly measure with a
+    year of data from 2024 entered through the services; read again from the database."""
     primary = Driver.objects.create(plan=plan, kind="primary", text="Driver")
     Driver.objects.create(plan=plan, kind="change_idea", text="Idea", parent=Driver
                           .objects.create(plan=plan, kind="secondary", text="S",
@@ -55,6 +53,14 @@ def plan(programme, site, lead, core):
     rows = "\n".join(f"2024-{month:02d}\t{10 + month % 4}\t20" for month in range(1, 13))
     measurement_services.measurements_paste(measure=measure, user=lead, text=rows)
     return QualityImprovementPlan.objects.get(pk=plan.pk)
+
+
+@pytest.fixture
+def plan(programme, site, lead, core):
+    plan = QualityImprovementPlan.objects.create(
+        programme=programme, site=site, title="Faster diagnosis", status="in_progress",
+        aim_what="Faster diagnosis for more patients", created_by=lead)
+    return give_parts(plan, lead)
 
 
 def versions(plan) -> tuple:
