@@ -257,6 +257,9 @@ def site_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "team": selectors.site_team(site),
         "can_manage_team": can_manage,
         "is_core_team": is_core,
+        # Audit data, the patient survey, visits and plans belong to reciprocal programmes; a
+        # service reviewed only one way has its self-report and reviews on its cards instead.
+        "reciprocal": not enrolments or any(not e.programme.is_one_way for e in enrolments),
         "invitations": selectors.pending_invitations(site=site) if can_manage else [],
         "timeline": timeline[:20],
     })
