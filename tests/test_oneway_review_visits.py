@@ -199,6 +199,9 @@ def test_poll_confirmation_invitations_and_reminders_for_a_review_visit(
 
     grid = client_for(world.core).get(f"/visits/{visit.pk}/poll/").content.decode()
     assert "Missing:" not in grid.split("Tue 31 Mar 2026")[1].split("</tr>")[0]
+    # The rule stated above the grid is the one it applies: the reviewers need their lead.
+    assert ("the host team's clinical lead, clinical nurse specialist, MDT coordinator, the "
+            "visiting team's lead reviewer, and a facilitator") in " ".join(grid.split())
 
     client_for(world.core).post(f"/visits/{visit.pk}/date/", {"date": "2026-03-31"})
     visit.refresh_from_db()

@@ -103,6 +103,8 @@ def test_poll_journey_answers_by_link_quorum_date_and_invitations(
 
     grid = as_core.get(f"/visits/{visit.pk}/poll/").content.decode()
     assert "Missing: visiting team: clinical nurse specialist" in grid
+    assert ("each team's clinical lead, clinical nurse specialist, MDT coordinator, and a "
+            "facilitator") in " ".join(grid.split())
 
     # The CNS changes their mind: "if need be".
     Client().post(links[teams["visiting_cns"].email], {f"date-{first_tuesday}": "if_need_be"})
