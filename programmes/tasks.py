@@ -6,6 +6,7 @@ from ilcop.mail import deliver
 
 from .services.groups import group_message_deliver
 from .services.invitations import invitation_email_send
+from .services.reviewers import reviewer_email_send
 
 
 # acks_late (settings) plus deliver's retries: an SMTP hiccup delays the email, never loses it.
@@ -13,6 +14,12 @@ from .services.invitations import invitation_email_send
 def send_invitation_email(self, invitation_id: int) -> None:
     deliver(self, lambda: invitation_email_send(invitation_id=invitation_id),
             what=f"invitation {invitation_id}")
+
+
+@shared_task(bind=True, max_retries=5)
+def send_reviewer_email(self, reviewer_id: int) -> None:
+    deliver(self, lambda: reviewer_email_send(reviewer_id=reviewer_id),
+            what=f"reviewer {reviewer_id}")
 
 
 # Idempotent: the notifications ledger sends each person the message once, however often this

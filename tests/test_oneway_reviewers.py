@@ -227,3 +227,30 @@ def test_my_reviewing_has_a_fixed_query_count(ow, client_for, django_assert_max_
                                           description="x")
     with django_assert_max_num_queries(len(first.captured_queries)):
         client.get("/reviewing/")
+
+
+def test_the_pool_email_is_queued_and_a_mail_server_that_is_down_is_retried_not_lost(
+        ow, client_for, settings, caplog, django_capture_on_commit_callbacks):
+    """The email goes through the Celery task with the project's delivery policy: the page
+    still works with the mail server down, and the task retries rather than dropping it (run
+    eagerly here, its retries follow at once; a worker spaces them out)."""
+    from ilcop.celery import app as celery_app
+    from programmes.tasks import send_reviewer_email
+
+    settings.EMAIL_BACKEND = "tests.test_invitations.FailingBackend"
+    previous = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False  # as in production: retried, not raised
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(ow.core).post(pool(ow, "add/"), NEW)
+        reviewer = Reviewer.objects.get()
+        assert response.status_code == 302
+        caplog.clear()
+        result = send_reviewer_email.apply(args=[reviewer.pk])
+    finally:
+        celery_app.conf.task_eager_propagates = previous
+    assert mail.outbox == []
+    tries = [r.getMessage() for r in caplog.records if "will retry" in r.getMessage()]
+    assert tries == [f"reviewer {reviewer.pk}: sending failed (ConnectionRefusedError); "
+                     "will retry"] * (1 + send_reviewer_email.max_retries)
+    assert result.failed()  # only once every retry has failed

@@ -4,7 +4,6 @@ reads these to refuse a reviewer for a service)."""
 
 import datetime
 import logging
-import smtplib
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from ilcop.activity import log_action
+from ilcop.celery import queue_after_commit
 from ilcop.mail import send_templated_email
 from ilcop.models import User
 
@@ -37,23 +37,20 @@ def _details(*, is_patient_reviewer: bool, profession: str, expertise: str, regi
 
 def reviewer_email_send(*, reviewer_id: int) -> None:
     """Tell someone they are in the pool, with where to set a password and find their
-    reviews. A refused address or a mail server that is down is logged (by id) and left: the
-    core team can tell them, and the password-reset page works without this email."""
+    reviews (called by the Celery task, whose delivery policy retries a mail server that is
+    down; the password-reset page works without this email)."""
     reviewer = (Reviewer.objects.select_related("user", "programme")
                 .filter(pk=reviewer_id).first())
     if reviewer is None:
+        logger.info("reviewer %s is no longer in the pool; no email sent", reviewer_id)
         return
-    try:
-        send_templated_email(
-            template="emails/reviewer_added", to=[reviewer.user.email],
-            programme_name=reviewer.programme.name,
-            context={"reviewer": reviewer, "programme": reviewer.programme,
-                     "has_password": reviewer.user.has_usable_password(),
-                     "reset_url": settings.SITE_URL + reverse("account_reset_password"),
-                     "reviewing_url": settings.SITE_URL + reverse("programmes:my_reviewing")})
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("reviewer %s: the pool email was not sent (%s)", reviewer_id,
-                       type(exc).__name__)
+    send_templated_email(
+        template="emails/reviewer_added", to=[reviewer.user.email],
+        programme_name=reviewer.programme.name,
+        context={"reviewer": reviewer, "programme": reviewer.programme,
+                 "has_password": reviewer.user.has_usable_password(),
+                 "reset_url": settings.SITE_URL + reverse("account_reset_password"),
+                 "reviewing_url": settings.SITE_URL + reverse("programmes:my_reviewing")})
 
 
 @transaction.atomic
@@ -65,6 +62,8 @@ def reviewer_add(*, programme: Programme, user: User, full_name: str, email: str
     """Add a person to the pool. An existing account with that email is reused; otherwise
     an account with no password is made, and the email sent after the commit tells them how
     to set one (the password-reset page)."""
+    from ..tasks import send_reviewer_email
+
     details = _details(is_patient_reviewer=is_patient_reviewer, profession=profession,
                        expertise=expertise, region=region, organisation=organisation,
                        training_completed_on=training_completed_on, active=active)
@@ -89,7 +88,8 @@ def reviewer_add(*, programme: Programme, user: User, full_name: str, email: str
                      "profession": reviewer.profession, "region": reviewer.region,
                      "organisation": reviewer.organisation_id},
                scopes=[programme])
-    transaction.on_commit(lambda: reviewer_email_send(reviewer_id=reviewer.pk))
+    # Queued once the account is committed; with Redis down it waits in the outbox.
+    queue_after_commit(send_reviewer_email, reviewer.pk)
     return reviewer
 
 
