@@ -99,7 +99,7 @@ class PlanForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, 
                 self.initial.setdefault(name, getattr(self.instance, name))
 
 
-class DriverForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class DriverForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Driver
         fields = ["parent", "kind", "text"]
@@ -137,7 +137,7 @@ class DriverForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
         return cleaned
 
 
-class RoleForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class RoleForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = PlanRole
         fields = ["person", "job_title", "responsibility", "due_on", "permanent_staff",
@@ -145,7 +145,8 @@ class RoleForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
         widgets = {"due_on": DATE_WIDGET}
 
 
-class MilestoneForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class MilestoneForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin,
+                    forms.ModelForm):
     class Meta:
         model = Milestone
         fields = ["title", "owner", "due_on", "status", "done_on"]
@@ -162,7 +163,7 @@ class MilestoneForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm
         return cleaned
 
 
-class BarrierForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class BarrierForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Barrier
         fields = ["kind", "description", "raised_on", "owner", "help_needed", "status"]
@@ -171,7 +172,7 @@ class BarrierForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
                    "status": forms.RadioSelect}
 
 
-class MeasureForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class MeasureForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = Measure
         fields = ["kind", "name", "numerator", "denominator", "frequency", "data_source",
@@ -223,7 +224,7 @@ class RebaseForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
         return day
 
 
-class PdsaForm(NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
+class PdsaForm(VersionedFormMixin, NoBlankRadiosMixin, PlainErrorMessagesMixin, forms.ModelForm):
     class Meta:
         model = PdsaCycle
         fields = ["change_idea", "follows", "title", "question", "prediction", "who", "what",

@@ -1,6 +1,7 @@
 """Two people editing the same thing at once: the second save sees a conflict with both
 versions, nothing is written, nothing either person wrote is lost, and saving again wins.
-(ilcop.concurrency; the QIP form, the facilitator's notes and each team's feedback.)"""
+(ilcop.concurrency; the QIP form, its parts, the facilitator's notes and each team's
+feedback.)"""
 
 import datetime
 from html import escape, unescape
@@ -11,7 +12,8 @@ from django.db import connection
 
 from ilcop.concurrency import EditConflict
 from ilcop.models import ActivityLog
-from qips.models import QualityImprovementPlan
+from qips.models import Barrier, Driver, PdsaCycle, QualityImprovementPlan
+from qips.services import parts as part_services
 from qips.services import plans as plan_services
 from visits.models import FacilitatorNote, FocusArea, TeamFeedback, Visit
 from visits.services import day as day_services
@@ -198,6 +200,127 @@ def test_two_saves_of_one_version_at_once_write_once_on_postgresql(plan, lead):
     assert sorted(results) == ["conflict", "saved"]
     assert QualityImprovementPlan.objects.get(pk=plan.pk).version == 1
     connection.close()
+
+
+# --- a plan's parts (PDSA cycles, barriers, measures...) -------------------------------------
+
+
+@pytest.fixture
+def cycle(plan, lead):
+    primary = Driver.objects.create(plan=plan, kind="primary", text="Support at diagnosis")
+    secondary = Driver.objects.create(plan=plan, kind="secondary", text="CNS in clinic",
+                                      parent=primary)
+    idea = Driver.objects.create(plan=plan, kind="change_idea", text="CNS joins the clinic",
+                                 parent=secondary)
+    return part_services.part_save(plan=plan, user=lead, model=PdsaCycle, change_idea=idea,
+                                   title="CNS in Tuesday clinic", question="Will it work?",
+                                   prediction="8 of the next 10 patients")
+
+
+def test_the_second_save_of_a_pdsa_cycle_sees_both_versions_and_writes_nothing(
+        plan, cycle, lead, colleague, client_for):
+    a, b = client_for(colleague), client_for(lead)
+    url = f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/"
+    form_a, form_b = form_data(a.get(url)), form_data(b.get(url))
+    assert form_a["version"] == form_b["version"] == "0"
+
+    form_a["what"] = "The CNS sits in on Tuesday's clinic (A's words)."
+    assert a.post(url, form_a).status_code == 302
+    logged = ActivityLog.objects.filter(verb="qip.part_changed").count()
+    assert logged == 1
+
+    form_b["what"] = "Clinic letters name the CNS (B's words)."
+    response = b.post(url, form_b)
+    assert_conflict(response, theirs="The CNS sits in on Tuesday's clinic (A's words).",
+                    yours="Clinic letters name the CNS (B's words).", who="Dr Xavier Nurse")
+    cycle.refresh_from_db()
+    assert cycle.what == "The CNS sits in on Tuesday's clinic (A's words)."
+    assert cycle.version == 1
+    assert ActivityLog.objects.filter(verb="qip.part_changed").count() == logged
+    # Only what differs is compared: the title both left alone is not in the panel.
+    assert 'href="#conflict-what"' in response.content.decode()
+    assert 'href="#conflict-title"' not in response.content.decode()
+    assert f'href="{url}"' in response.content.decode()  # keep theirs: open the form afresh
+
+    # The re-rendered form carries B's text and the new version: saving again wins.
+    again = form_data(response)
+    assert again["what"] == "Clinic letters name the CNS (B's words)."
+    assert again["version"] == "1"
+    assert b.post(url, again).status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.what == "Clinic letters name the CNS (B's words)."
+    assert cycle.version == 2
+    assert ActivityLog.objects.filter(verb="qip.part_changed").count() == logged + 1
+
+
+def test_a_stale_part_form_that_changes_nothing_new_is_not_a_conflict(
+        plan, cycle, lead, colleague, client_for):
+    a, b = client_for(colleague), client_for(lead)
+    url = f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/"
+    form_a, form_b = form_data(a.get(url)), form_data(b.get(url))
+    form_a["where"] = "Tuesday clinic"
+    assert a.post(url, form_a).status_code == 302
+    form_b["where"] = "Tuesday clinic"
+    response = b.post(url, form_b)
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert cycle.where == "Tuesday clinic"
+    assert cycle.version == 1
+    assert ActivityLog.objects.filter(verb="qip.part_changed").count() == 1
+
+
+def test_a_single_edit_of_a_part_saves_logs_and_moves_the_plan_on(plan, cycle, lead,
+                                                                   client_for):
+    client = client_for(lead)
+    url = f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/"
+    form = form_data(client.get(url))
+    form["results"] = "9 of 10 saw the CNS"
+    content_version = QualityImprovementPlan.objects.get(pk=plan.pk).content_version
+    response = client.post(url, form)
+    assert response.status_code == 302 and response["Location"] == f"/qips/{plan.pk}/#pdsa"
+    cycle.refresh_from_db()
+    assert cycle.results == "9 of 10 saw the CNS" and cycle.version == 1
+    entry = ActivityLog.objects.get(verb="qip.part_changed")
+    assert entry.actor == lead
+    assert entry.summary == "Changed a PDSA cycle: CNS in Tuesday clinic"
+    assert entry.data == {"part": "PDSA cycle", "part_id": cycle.pk, "version": 1,
+                          "fields": ["results"]}
+    # The plan page's cached parts and the journey's cards are keyed on this.
+    assert QualityImprovementPlan.objects.get(pk=plan.pk).content_version != content_version
+
+
+def test_the_part_service_refuses_a_stale_version(plan, lead, colleague):
+    barrier = part_services.part_save(plan=plan, user=lead, model=Barrier, kind="staffing",
+                                      description="No CNS cover on Tuesdays")
+    part_services.part_save(plan=plan, user=colleague, model=Barrier, instance=barrier,
+                            version=0, description="CNS cover agreed for Tuesdays")
+    assert barrier.version == 1  # the caller's copy follows the database
+    with pytest.raises(EditConflict) as refused:
+        part_services.part_save(plan=plan, user=lead, model=Barrier,
+                                instance=Barrier.objects.get(pk=barrier.pk), version=0,
+                                description="Still no cover")
+    assert refused.value.current.description == "CNS cover agreed for Tuesdays"
+    saved = Barrier.objects.get(pk=barrier.pk)
+    assert saved.description == "CNS cover agreed for Tuesdays" and saved.version == 1
+    # Made knowing the version now saved, the same change is written.
+    part_services.part_save(plan=plan, user=lead, model=Barrier, instance=saved, version=1,
+                            description="Still no cover")
+    assert Barrier.objects.get(pk=barrier.pk).description == "Still no cover"
+
+
+def test_the_part_conflict_page_is_only_for_the_plan_team(
+        plan, cycle, lead, client_for, outsider, other_lead, django_assert_max_num_queries):
+    url = f"/qips/{plan.pk}/pdsa/{cycle.pk}/edit/"
+    client = client_for(lead)
+    stale = form_data(client.get(url))
+    part_services.part_save(plan=plan, user=lead, model=PdsaCycle, instance=cycle, version=0,
+                            title="Changed meanwhile")
+    stale["title"] = "Mine"
+    with django_assert_max_num_queries(45):
+        assert CONFLICT in client.post(url, stale).content.decode()
+    for person in (outsider, other_lead):
+        assert client_for(person).post(url, stale).status_code == 404
+    assert PdsaCycle.objects.get(pk=cycle.pk).title == "Changed meanwhile"
 
 
 # --- the facilitator's notes -----------------------------------------------------------------

@@ -62,6 +62,8 @@ class Measure(models.Model):
     # rather than a counter, so a database rebuilt or restored, or another one sharing the
     # cache, never meets a chart cached for other data under the same measure and number.
     data_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["order", "pk"]

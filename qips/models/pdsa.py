@@ -44,6 +44,8 @@ class PdsaCycle(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -163,6 +163,8 @@ class Driver(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.CharField(max_length=300)
     order = models.PositiveSmallIntegerField(default=0)
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["order", "pk"]
@@ -191,6 +193,8 @@ class PlanRole(models.Model):
         help_text="Sustainability owners should be permanent staff, not trainees or "
                   "fixed-term posts")
     owns_sustainability = models.BooleanField("owns sustaining the change", default=False)
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["due_on", "pk"]
@@ -218,6 +222,8 @@ class Milestone(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
     finding = models.ForeignKey("visits.StandardFinding", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="actions")
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["due_on", "pk"]
@@ -248,6 +254,8 @@ class Barrier(models.Model):
     owner = models.CharField(max_length=150, blank=True)
     help_needed = models.TextField("help needed from the core team", blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Moves on with each edit through the part's form (ilcop.concurrency).
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["status", "-raised_on", "pk"]

@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from ilcop.activity import log_action
+from ilcop.concurrency import lock_for_edit, unchanged, version_bump
 from ilcop.models import User
 from ilcop.services import model_update
 
@@ -33,10 +34,12 @@ class PartRefused(Exception):
     pass
 
 
-def _log(plan: QualityImprovementPlan, verb: str, user: User, summary: str) -> None:
+def _log(plan: QualityImprovementPlan, verb: str, user: User, summary: str,
+         data: dict | None = None) -> None:
     plan.updated_at = timezone.now()
     plan.save(update_fields=["updated_at"])
-    log_action(plan, verb, actor=user, summary=summary, scopes=[plan.programme, plan.site])
+    log_action(plan, verb, actor=user, summary=summary, data=data,
+               scopes=[plan.programme, plan.site])
 
 
 def _check_editable(plan: QualityImprovementPlan) -> None:
@@ -46,8 +49,11 @@ def _check_editable(plan: QualityImprovementPlan) -> None:
 
 @transaction.atomic
 def part_save(*, plan: QualityImprovementPlan, user: User, model: type[models.Model],
-              instance: models.Model | None = None, **fields) -> models.Model:
-    """Add a part to the plan, or change one."""
+              instance: models.Model | None = None, version: int | None = None,
+              **fields) -> models.Model:
+    """Add a part to the plan, or change one. For a change, ``version`` is the one the form
+    was opened from: if someone else has saved the part since, and this would overwrite
+    their change, ``EditConflict`` is raised and nothing is written (ilcop.concurrency)."""
     _check_editable(plan)
     name = PARTS[model]
     if model is Milestone:
@@ -59,8 +65,19 @@ def part_save(*, plan: QualityImprovementPlan, user: User, model: type[models.Mo
         instance.full_clean()
         instance.save()
         _log(plan, "qip.part_added", user, f"Added a {name}: {str(instance)[:80]}")
-    elif model_update(instance=instance, data=fields):
-        _log(plan, "qip.part_changed", user, f"Changed a {name}: {str(instance)[:80]}")
+        return instance
+    current = lock_for_edit(model.objects.all(), pk=instance.pk, version=version,
+                            changes=fields)
+    if unchanged(current, fields):
+        return instance
+    version_bump(current)
+    changed = model_update(instance=current, data=fields)
+    for field in [*fields, "version"]:  # the caller's copy matches the database
+        setattr(instance, field, getattr(current, field))
+    # The part and version in the entry name who made the version a later conflict shows.
+    _log(plan, "qip.part_changed", user, f"Changed a {name}: {str(current)[:80]}",
+         data={"part": name, "part_id": current.pk, "version": current.version,
+               "fields": changed})
     return instance
 
 

@@ -1,13 +1,17 @@
 """Adding and changing a plan's parts, PDSA cycles, data and monthly updates."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ilcop.concurrency import single_submission
+from ilcop.activity import timeline_for
+from ilcop.concurrency import Conflict, EditConflict, differences, single_submission
 from ilcop.imports import ImportFailed
 
 from .. import selectors
@@ -23,7 +27,16 @@ from ..forms import (
     RebaseForm,
     RoleForm,
 )
-from ..models import Barrier, Driver, Measure, MeasureRebase, Milestone, PdsaCycle, PlanRole
+from ..models import (
+    Barrier,
+    Driver,
+    Measure,
+    MeasureRebase,
+    Milestone,
+    PdsaCycle,
+    PlanRole,
+    QualityImprovementPlan,
+)
 from ..services import measurements as measurement_services
 from ..services import parts as services
 from .charts import charts_for
@@ -60,7 +73,7 @@ def part_edit(request: HttpRequest, pk: int, part: str,
         messages.info(request, "A completed or stopped plan cannot be changed")
         return redirect(back)
     extra = {"plan": plan} if form_class in TAKES_PLAN else {}
-    initial = {}
+    initial = {"version": instance.version} if instance else {}
     if part == "pdsa" and instance is None and request.GET.get("follows", "").isdigit():
         previous = plan.pdsa_cycles.filter(pk=request.GET["follows"]).first()
         if previous:
@@ -70,22 +83,41 @@ def part_edit(request: HttpRequest, pk: int, part: str,
                                "cannot be changed. Plan the next cycle instead.")
         return redirect(back)
     # The form gets its own copy: validating a bound ModelForm writes the new values onto
-    # its instance, and part_save compares against the row as it was to log what changed.
+    # its instance, and the heading (and a conflict's discard link) name the part as saved.
     copy = model.objects.get(pk=instance.pk) if instance else None
     form = form_class(request.POST or None, instance=copy, initial=initial, **extra)
+    conflict = None
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
         try:
             services.part_save(plan=plan, user=request.user, model=model, instance=instance,
-                               **fields)
+                               version=form.edited_version(), **fields)
+        except EditConflict as exc:
+            conflict = _part_conflict(form, exc.current, plan, part)
         except services.PartRefused as exc:
             messages.error(request, str(exc))
+            return redirect(back)
         else:
             messages.success(request, "Saved")
-        return redirect(back)
+            return redirect(back)
     return render(request, "qips/part_form.html", {
         "plan": plan, "form": form, "part": part, "instance": instance, "back": back,
-        "heading": f"Change: {instance}" if instance else heading})
+        "heading": f"Change: {instance}" if instance else heading, "conflict": conflict})
+
+
+def _part_conflict(form: forms.ModelForm, current: models.Model, plan: QualityImprovementPlan,
+                   part: str) -> Conflict:
+    """Both versions of each field the other person's save and this form disagree on; the
+    form now carries the version saved, so saving again keeps this person's text."""
+    form.move_to_version(current.version)
+    saved = timeline_for(plan).filter(
+        verb="qip.part_changed", data__part=services.PARTS[type(current)],
+        data__part_id=current.pk, data__version=current.version).first()
+    return Conflict(
+        changed_by=str(saved.actor) if saved and saved.actor else "Someone else",
+        changed_at=saved.created_at if saved else None,
+        differences=differences(form, current, form.Meta.fields),
+        discard_url=reverse("qips:part_edit", args=[plan.pk, part, current.pk]))
 
 
 @login_required
