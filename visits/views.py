@@ -20,7 +20,7 @@ from programmes import selectors as programme_selectors
 from programmes.models import Enrolment, Pairing, Site, SiteMembership
 
 from . import selectors, services
-from .calendar import ROLE_LABELS
+from .calendar import REVIEW_VISITING_ROLES, ROLE_LABELS
 from .forms import ConfirmForm, PollOpenForm, ReasonForm, RotationForm, VisitDetailsForm
 from .models import (
     AvailabilityPoll,
@@ -206,6 +206,10 @@ def poll_results(request: HttpRequest, pk: int) -> HttpResponse:
         "visit": visit, "grid": selectors.poll_grid(poll),
         "can_choose": visit.status in (Visit.Status.PROPOSED, Visit.Status.POLLING),
         "minimum": [ROLE_LABELS.get(r, r) for r in visit.programme.minimum_roles],
+        # A review's visiting team is its reviewers, who need only their lead (the check in
+        # selectors.poll_grid uses the same roles).
+        "visiting_minimum": [ROLE_LABELS[r] for r in REVIEW_VISITING_ROLES]
+        if visit.review_id is not None else None,
     })
 
 
