@@ -22,6 +22,8 @@ urlpatterns = [
          name="quality_indicator_revise"),
     path(P + "self-reports/", views.self_report_cycles, name="self_report_cycles"),
     path(P + "self-reports/add/", views.self_report_cycle_add, name="self_report_cycle_add"),
+    path(P + "self-reports/<pk:cycle_pk>/edit/", views.self_report_cycle_edit,
+         name="self_report_cycle_edit"),
     path(P + "self-reports/<pk:cycle_pk>/", views.self_report_results,
          name="self_report_results"),
     path(P + "self-reports/<pk:cycle_pk>/import/", views.self_report_import,

@@ -7,9 +7,12 @@ The people: ``core`` (the programme's core team), ``lead`` (a member of service 
 """
 
 import datetime
+import re
 from types import SimpleNamespace
 
 import pytest
+import time_machine
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -115,6 +118,7 @@ def _core_urls(ow):
             reverse("programmes:quality_indicator_edit", args=[p, ow.indicators[0].pk]),
             reverse("programmes:self_report_cycles", args=[p]),
             reverse("programmes:self_report_cycle_add", args=[p]),
+            reverse("programmes:self_report_cycle_edit", args=[p, c]),
             reverse("programmes:self_report_results", args=[p, c]),
             reverse("programmes:self_report_import", args=[p, c]),
             reverse("programmes:self_report_import_template", args=[p, c]),
@@ -324,6 +328,193 @@ def test_evidence_upload_checks_the_file_and_download_is_scoped(ow, client_for):
     wrong = reverse("programmes:self_report_evidence_download", args=[ow.site_b.pk,
                                                                       document.pk])
     assert client_for(ow.core).get(wrong).status_code == 404
+
+
+# --- the opening and closing dates -----------------------------------------------------------
+
+
+def _days(n: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
+def _long(day: datetime.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _move(cycle, opens_on: datetime.date, closes_on: datetime.date) -> None:
+    SelfReportCycle.objects.filter(pk=cycle.pk).update(opens_on=opens_on, closes_on=closes_on)
+    cycle.refresh_from_db()
+
+
+def _evidence() -> SimpleUploadedFile:
+    return SimpleUploadedFile("policy.pdf", b"%PDF-1.4\nhello")
+
+
+def _every_change_refused(ow, message: str) -> None:
+    """Saving, adding evidence and submitting are each refused with ``message``."""
+    answers = {i.pk: (True, "") for i in ow.indicators}
+    for attempt in (
+            lambda: services.self_report_save(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                                              answers=answers),
+            lambda: services.evidence_add(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                                          title="Policy", upload=_evidence()),
+            lambda: services.self_report_submit(cycle=ow.cycle, site=ow.site_a,
+                                                user=ow.lead)):
+        with pytest.raises(ValidationError) as refused:
+            attempt()
+        assert refused.value.messages == [message]
+
+
+def test_the_service_refuses_changes_before_the_opening_date(ow):
+    _move(ow.cycle, _days(1), _days(30))
+    _every_change_refused(ow, f"This self-report opens on {_long(_days(1))}. "
+                              "You can answer it from then.")
+    assert not SelfReport.objects.exists() and not EvidenceDocument.objects.exists()
+
+
+def test_the_service_refuses_changes_after_the_closing_date(ow):
+    services.self_report_save(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                              answers={i.pk: (True, "") for i in ow.indicators})
+    _move(ow.cycle, _days(-60), _days(-1))
+    _every_change_refused(ow, f"This self-report closed on {_long(_days(-1))}. Ask the "
+                              "programme's core team if you need the date moved.")
+    report = SelfReport.objects.get()
+    assert (report.status, report.version) == (SelfReport.Status.DRAFT, 1)
+    assert not EvidenceDocument.objects.exists()
+
+
+def test_the_opening_and_closing_days_themselves_are_open(ow):
+    _move(ow.cycle, _days(0), _days(0))
+    services.evidence_add(cycle=ow.cycle, site=ow.site_a, user=ow.lead, title="Policy",
+                          upload=_evidence())
+    services.self_report_save(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                              answers={i.pk: (True, "") for i in ow.indicators})
+    report = services.self_report_submit(cycle=ow.cycle, site=ow.site_a, user=ow.lead)
+    assert report.status == SelfReport.Status.SUBMITTED
+
+
+def test_the_closing_date_is_the_london_date(ow):
+    # 23:30 UTC on 30 June is already 1 July in London (BST): closed there, whatever UTC says.
+    _move(ow.cycle, datetime.date(2027, 4, 1), datetime.date(2027, 6, 30))
+    answers = {ow.indicators[0].pk: (True, "")}
+    with time_machine.travel(datetime.datetime(2027, 6, 30, 22, 30, tzinfo=datetime.UTC),
+                             tick=False):
+        services.self_report_save(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                                  answers=answers)
+    with (time_machine.travel(datetime.datetime(2027, 6, 30, 23, 30, tzinfo=datetime.UTC),
+                              tick=False),
+          pytest.raises(ValidationError, match="closed on 30 June 2027")):
+        services.self_report_save(cycle=ow.cycle, site=ow.site_a, user=ow.lead,
+                                  answers={ow.indicators[0].pk: (False, "")})
+    assert SelfReport.objects.get().responses.get().met is True
+
+
+def test_after_closing_the_page_says_why_and_a_post_saves_nothing(ow, client_for):
+    client = client_for(ow.lead)
+    page_url = reverse("programmes:site_self_report", args=[ow.site_a.pk])
+    client.post(page_url, _form(ow, {"QI-01": "met"}))
+    _move(ow.cycle, _days(-60), _days(-1))
+    message = (f"This self-report closed on {_long(_days(-1))}. Ask the programme&#x27;s core "
+               "team if you need the date moved.")
+    page = client.get(page_url).content.decode()
+    assert message in page and "nhsuk-warning-callout" in page
+    assert "Save your answers" not in page and "Submit the self-report" not in page
+    assert reverse("programmes:self_report_evidence_add", args=[ow.site_a.pk]) not in page
+    assert "Your answers (not submitted)" in page
+    entries = ActivityLog.objects.count()
+
+    # A page opened before closing and sent after it: valid, invalid, submit, evidence.
+    for url, data in ((page_url, _form(ow, ALL_MET, version=1)),
+                      (page_url, _form(ow, ALL_MET, version=1, comment="x" * 3000)),
+                      (reverse("programmes:self_report_submit", args=[ow.site_a.pk]), {}),
+                      (reverse("programmes:self_report_evidence_add", args=[ow.site_a.pk]),
+                       {"title": "Policy", "file": _evidence()})):
+        response = client.post(url, data, follow=True)
+        assert response.redirect_chain[-1][0] == page_url, url
+        assert message in response.content.decode(), url
+    report = SelfReport.objects.get()
+    assert (report.status, report.version) == (SelfReport.Status.DRAFT, 1)
+    assert dict(report.responses.values_list("indicator__code", "met")) == {"QI-01": True}
+    assert not EvidenceDocument.objects.exists()
+    assert ActivityLog.objects.count() == entries
+
+
+def test_the_core_team_moving_the_closing_date_reopens_the_self_report(ow, client_for):
+    _move(ow.cycle, _days(-60), _days(-1))
+    page_url = reverse("programmes:site_self_report", args=[ow.site_a.pk])
+    edit = reverse("programmes:self_report_cycle_edit", args=[ow.programme.pk, ow.cycle.pk])
+    core = client_for(ow.core)
+    assert edit in core.get(page_url).content.decode()  # the core team is shown the way
+    response = core.post(edit, {"name": "2026/27", "opens_on": _days(-60).isoformat(),
+                                "closes_on": _days(-61).isoformat()})
+    assert "closing date must be on or after the opening date" in response.content.decode()
+    assert core.post(edit, {"name": "2026/27", "opens_on": _days(-60).isoformat(),
+                            "closes_on": _days(7).isoformat()}).status_code == 302
+    ow.cycle.refresh_from_db()
+    assert ow.cycle.closes_on == _days(7)
+    entry = ActivityLog.objects.get(verb="self_report_cycle.updated")
+    assert entry.data["from"]["closes_on"] == _days(-1).isoformat()
+    assert entry.data["to"]["closes_on"] == _days(7).isoformat()
+
+    lead = client_for(ow.lead)
+    assert "Save your answers" in lead.get(page_url).content.decode()
+    assert lead.post(page_url, _form(ow, ALL_MET)).status_code == 302
+    lead.post(reverse("programmes:self_report_submit", args=[ow.site_a.pk]))
+    assert SelfReport.objects.get().status == SelfReport.Status.SUBMITTED
+
+
+def test_a_report_reopened_after_closing_may_be_changed_and_resubmitted(ow, client_for):
+    report = _submitted(ow, ow.site_a, {})
+    _move(ow.cycle, _days(-60), _days(-1))
+    assert client_for(ow.core).post(
+        reverse("programmes:self_report_reopen", args=[report.pk])).status_code == 302
+    report.refresh_from_db()
+    assert report.reopened_at is not None
+    lead = client_for(ow.lead)
+    page_url = reverse("programmes:site_self_report", args=[ow.site_a.pk])
+    page = lead.get(page_url).content.decode()
+    assert "The core team reopened this self-report for changes" in page
+    assert "Save your answers" in page
+    assert lead.post(page_url, _form(ow, ALL_MET, version=report.version)).status_code == 302
+    assert report.responses.get(indicator__code="GP-02").met is False
+    lead.post(reverse("programmes:self_report_submit", args=[ow.site_a.pk]))
+    report.refresh_from_db()
+    assert (report.status, report.reopened_at) == (SelfReport.Status.SUBMITTED, None)
+    # Resubmitted: it is closed to the service again, like any other.
+    assert "closed on" in services.self_report_closed_reason(cycle=ow.cycle, report=report)
+    # Another service that never submitted is still held to the date.
+    with pytest.raises(ValidationError, match="closed on"):
+        services.self_report_save(cycle=ow.cycle, site=ow.site_b, user=ow.other,
+                                  answers={ow.indicators[0].pk: (True, "")})
+
+
+def test_the_core_team_still_imports_and_reads_results_after_closing(ow, client_for):
+    _move(ow.cycle, _days(-60), _days(-1))
+    rows = [f"AAA-1,{i.code},yes," for i in ow.indicators]
+    assert services.self_report_import(cycle=ow.cycle, user=ow.core, uploaded=_csv(rows)) == 1
+    page = client_for(ow.core).get(reverse(
+        "programmes:self_report_results", args=[ow.programme.pk, ow.cycle.pk])).content.decode()
+    assert f"Closed on {_long(_days(-1))}" in page and "1 of 2 services submitted" in page
+
+
+def test_lists_say_closed_or_not_open_yet(ow, client_for):
+    _move(ow.cycle, _days(-60), _days(-1))
+    SelfReportCycle.objects.create(programme=ow.programme, name="2027/28",
+                                   opens_on=_days(5), closes_on=_days(60))
+    page = client_for(ow.core).get(
+        reverse("programmes:self_report_cycles", args=[ow.programme.pk])).content.decode()
+    def year_cell(name):
+        return re.search(rf"Year </span>{name}(.*?)</td>", page).group(1)
+    assert "Not open yet" in year_cell("2027/28") and "Closed" not in year_cell("2027/28")
+    assert ">Closed<" in year_cell("2026/27") and "Not open yet" not in year_cell("2026/27")
+    page = client_for(ow.lead).get(
+        reverse("programmes:site_self_report", args=[ow.site_a.pk])).content.decode()
+    assert f"The next self-report, 2027/28, opens on {_long(_days(5))}" in page
+    # Before any self-report has opened, the service is told when the first one opens.
+    SelfReportCycle.objects.filter(name="2026/27").delete()
+    page = client_for(ow.lead).get(
+        reverse("programmes:site_self_report", args=[ow.site_a.pk])).content.decode()
+    assert f"Not open yet. The self-report 2027/28 opens on {_long(_days(5))}" in page
 
 
 # --- results, decisions link, filters --------------------------------------------------------

@@ -26,6 +26,7 @@ TARGETS = {
     "indicator revise": (P + "quality-indicators/{indicator}/revise/", "core",
                          lambda w: forms.ReviseForm(prefix="revise")),
     "cycle add": (P + "self-reports/add/", "core", lambda w: forms.CycleForm()),
+    "cycle edit": (P + "self-reports/{cycle}/edit/", "core", lambda w: forms.CycleForm()),
     "self-report": ("/sites/{site}/self-report/", "lead",
                     lambda w: forms.SelfReportForm(
                         indicators=programme_indicators(w.programme))),
@@ -47,7 +48,7 @@ def test_posting_anything_to_a_self_report_form_is_never_a_server_error(ow, name
     client = Client()
     client.force_login(getattr(ow, person))
     url = url.format(programme=ow.programme.pk, indicator=ow.indicators[0].pk,
-                     site=ow.site_a.pk, hub=ow.hub.pk)
+                     site=ow.site_a.pk, hub=ow.hub.pk, cycle=ow.cycle.pk)
     response = client.post(url, data.draw(form_data(make(ow)), label="POST"))
     assert_not_a_server_error(response)
     if response.status_code == 200:

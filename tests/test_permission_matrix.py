@@ -415,6 +415,8 @@ MATRIX: dict[str, Row] = {
         core_only(), kw(pk="one_way", indicator_pk="quality_indicator"), method="POST"),
     "programmes:self_report_cycles": Row(core_only(), kw(pk="one_way")),
     "programmes:self_report_cycle_add": Row(core_only(), kw(pk="one_way"), post=SAME),
+    "programmes:self_report_cycle_edit": Row(
+        core_only(), kw(pk="one_way", cycle_pk="self_report_cycle"), post=SAME),
     "programmes:self_report_results": Row(
         core_only(), kw(pk="one_way", cycle_pk="self_report_cycle"), query="show=flagged"),
     "programmes:self_report_import": Row(

@@ -110,10 +110,21 @@ class SelfReportCycle(models.Model):
     def __str__(self) -> str:
         return f"Self-report {self.name}"
 
+    @property
+    def window(self) -> str:
+        """"not_open", "open" or "closed" today (London). ``closes_on`` is the last day a
+        service may submit. Who may still change a report after closing is
+        ``programmes.services.self_report.self_report_closed_reason``."""
+        today = timezone.localdate()
+        if today < self.opens_on:
+            return "not_open"
+        return "closed" if today > self.closes_on else "open"
+
 
 class SelfReport(models.Model):
-    """A service's answers for one cycle. Editable until submitted; the core team may reopen
-    it. Answers imported by the core team are submitted on the service's behalf."""
+    """A service's answers for one cycle. Editable until submitted, within the cycle's dates;
+    the core team may reopen it. Answers imported by the core team are submitted on the
+    service's behalf."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Not submitted"
@@ -125,6 +136,9 @@ class SelfReport(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
+    # Set when the core team reopens a submitted report, cleared when it is submitted again:
+    # a reopened report stays open to its service after the cycle closes.
+    reopened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # ilcop.concurrency: two people answering at once never overwrite each other.
     version = models.PositiveIntegerField(default=0)

@@ -87,3 +87,10 @@ def current_cycle(programme) -> SelfReportCycle | None:
     return (SelfReportCycle.objects.filter(programme=programme,
                                            opens_on__lte=timezone.localdate())
             .order_by("-opens_on").first())
+
+
+def next_cycle(programme) -> SelfReportCycle | None:
+    """The next cycle to open, to tell services when they can answer."""
+    return (SelfReportCycle.objects.filter(programme=programme,
+                                           opens_on__gt=timezone.localdate())
+            .order_by("opens_on").first())

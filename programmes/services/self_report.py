@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 
 from ilcop.activity import log_action
 from ilcop.concurrency import EditConflict, version_bump
@@ -155,7 +156,70 @@ def cycle_create(*, programme: Programme, user: User, name: str, opens_on: datet
     return cycle
 
 
+@transaction.atomic
+def cycle_update(*, cycle: SelfReportCycle, user: User, name: str, opens_on: datetime.date,
+                 closes_on: datetime.date) -> SelfReportCycle:
+    """Rename the cycle or move its dates. Moving the closing date to today or later
+    reopens the cycle to every service that has not submitted (self_report_closed_reason)."""
+    cycle = SelfReportCycle.objects.select_for_update().get(pk=cycle.pk)
+    errors = {}
+    if closes_on < opens_on:
+        errors["closes_on"] = "The closing date must be on or after the opening date"
+    if SelfReportCycle.objects.filter(programme_id=cycle.programme_id,
+                                      name__iexact=name).exclude(pk=cycle.pk).exists():
+        errors["name"] = f"There is already a self-report called {name}"
+    if errors:
+        raise ValidationError(errors)
+    before = {"name": cycle.name, "opens_on": cycle.opens_on.isoformat(),
+              "closes_on": cycle.closes_on.isoformat()}
+    cycle.name, cycle.opens_on, cycle.closes_on = name, opens_on, closes_on
+    after = {"name": name, "opens_on": opens_on.isoformat(), "closes_on": closes_on.isoformat()}
+    if after == before:
+        return cycle
+    cycle.save(update_fields=["name", "opens_on", "closes_on"])
+    log_action(cycle, "self_report_cycle.updated", actor=user,
+               summary=f"Changed the self-report {cycle.name}: open from "
+                       f"{format_date(opens_on, 'j F Y')} to {format_date(closes_on, 'j F Y')}",
+               data={"from": before, "to": after}, scopes=[cycle.programme])
+    return cycle
+
+
 # --- a service's self-report -----------------------------------------------------------------
+
+
+def self_report_closed_reason(*, cycle: SelfReportCycle, report: SelfReport | None = None,
+                              today: datetime.date | None = None) -> str:
+    """Why a service may not answer, add evidence to or submit its self-report today, in
+    words for the service; "" when it may.
+
+    The rule, as NHS England's annual self-assessment runs it:
+
+    - A service may change and submit its self-report from ``opens_on`` to ``closes_on``,
+      both days included, by the London date (``timezone.localdate()``).
+    - A report the core team has reopened for changes (``reopened_at``) stays open to its
+      service after the closing date until it is submitted again: the core team chose to
+      send it back, and a report stranded unsubmitted would drop out of the results.
+    - The core team is not held to the dates. It moves them (``cycle_update``), which
+      reopens the cycle to every service that has not submitted; reopens a submitted report
+      (``self_report_reopen``); imports answers on services' behalf (``self_report_import``);
+      and records surveillance decisions, all at any time.
+    """
+    today = today or timezone.localdate()
+    if report is not None and report.reopened_at is not None:
+        return ""
+    if today < cycle.opens_on:
+        return (f"This self-report opens on {format_date(cycle.opens_on, 'j F Y')}. "
+                "You can answer it from then.")
+    if today > cycle.closes_on:
+        return (f"This self-report closed on {format_date(cycle.closes_on, 'j F Y')}. "
+                "Ask the programme's core team if you need the date moved.")
+    return ""
+
+
+def _refuse_if_closed(cycle: SelfReportCycle, report: SelfReport) -> None:
+    reason = self_report_closed_reason(cycle=cycle, report=report)
+    if reason:
+        raise ValidationError(reason, code="closed")
 
 
 def _report_for(cycle: SelfReportCycle, site_id: int) -> SelfReport:
@@ -180,6 +244,7 @@ def self_report_save(*, cycle: SelfReportCycle, site: Site, user: User,
     if report.status == SelfReport.Status.SUBMITTED:
         raise ValidationError("This self-report has been submitted, so it cannot be changed. "
                               "Ask the core team to reopen it.")
+    _refuse_if_closed(cycle, report)
     saved = {r.indicator_id: (r.met, r.comment) for r in report.responses.all()}
     changed = {pk: answer for pk, answer in answers.items()
                if saved.get(pk, (None, "")) != answer}
@@ -211,6 +276,7 @@ def self_report_submit(*, cycle: SelfReportCycle, site: Site, user: User) -> Sel
     report = SelfReport.objects.select_for_update().get(pk=_report_for(cycle, site.pk).pk)
     if report.status == SelfReport.Status.SUBMITTED:
         raise ValidationError("This self-report has already been submitted.")
+    _refuse_if_closed(cycle, report)
     missing = unanswered_count(report)
     if missing:
         raise ValidationError(
@@ -218,7 +284,8 @@ def self_report_submit(*, cycle: SelfReportCycle, site: Site, user: User) -> Sel
             "yet. Answer every indicator Met or Not met, then submit.")
     report.status, report.submitted_at, report.submitted_by = (
         SelfReport.Status.SUBMITTED, timezone.now(), user)
-    report.save(update_fields=["status", "submitted_at", "submitted_by"])
+    report.reopened_at = None
+    report.save(update_fields=["status", "submitted_at", "submitted_by", "reopened_at"])
     log_action(report, "self_report.submitted", actor=user,
                summary=f"Submitted the self-report {cycle.name}",
                scopes=[site, cycle.programme])
@@ -227,12 +294,15 @@ def self_report_submit(*, cycle: SelfReportCycle, site: Site, user: User) -> Sel
 
 @transaction.atomic
 def self_report_reopen(*, report: SelfReport, user: User) -> SelfReport:
+    """The core team sends a submitted report back to its service for changes. The service
+    may change and resubmit it even after the cycle has closed (self_report_closed_reason)."""
     report = SelfReport.objects.select_for_update().get(pk=report.pk)
     if report.status != SelfReport.Status.SUBMITTED:
         raise ValidationError("This self-report is not submitted, so it is already open.")
     report.status, report.submitted_at, report.submitted_by = (
         SelfReport.Status.DRAFT, None, None)
-    report.save(update_fields=["status", "submitted_at", "submitted_by"])
+    report.reopened_at = timezone.now()
+    report.save(update_fields=["status", "submitted_at", "submitted_by", "reopened_at"])
     log_action(report, "self_report.reopened", actor=user,
                summary=f"Reopened the self-report {report.cycle.name} for changes",
                scopes=[report.site, report.cycle.programme])
@@ -243,12 +313,14 @@ def self_report_reopen(*, report: SelfReport, user: User) -> SelfReport:
 def evidence_add(*, cycle: SelfReportCycle, site: Site, user: User, title: str,
                  upload: UploadedFile,
                  indicator: QualityIndicator | None = None) -> EvidenceDocument:
-    """Evidence may be added while the report is open; the file has been checked by
-    ilcop.uploads.validate_upload in the form."""
+    """Evidence may be added while the report is open, within the cycle's dates
+    (self_report_closed_reason); the file has been checked by ilcop.uploads.validate_upload
+    in the form."""
     report = SelfReport.objects.select_for_update().get(pk=_report_for(cycle, site.pk).pk)
     if report.status == SelfReport.Status.SUBMITTED:
         raise ValidationError("This self-report has been submitted, so evidence cannot be "
                               "added. Ask the core team to reopen it.")
+    _refuse_if_closed(cycle, report)
     if indicator is not None and indicator.programme_id != cycle.programme_id:
         raise ValidationError({"indicator": "Select one of this programme's indicators"})
     document = EvidenceDocument(report=report, indicator=indicator, title=title,
@@ -275,7 +347,8 @@ MAX_COMMENT = 2000
 @transaction.atomic
 def self_report_import(*, cycle: SelfReportCycle, user: User, uploaded) -> int:
     """Answers for many services at once, one row per service and indicator, submitted on
-    each service's behalf. All or nothing: every problem is named by row and column."""
+    each service's behalf. All or nothing: every problem is named by row and column. The
+    core team may import outside the cycle's dates (self_report_closed_reason)."""
     rows = read_table(uploaded, required_columns=REQUIRED_IMPORT_COLUMNS)
     services = {site.code.upper(): site
                 for site in participant_sites(cycle.programme) if site.code}
@@ -342,8 +415,10 @@ def self_report_import(*, cycle: SelfReportCycle, user: User, uploaded) -> int:
                 defaults={"met": met, "comment": comment})
         report.status, report.submitted_at, report.submitted_by = (
             SelfReport.Status.SUBMITTED, now, user)
+        report.reopened_at = None
         report.version += 1
-        report.save(update_fields=["status", "submitted_at", "submitted_by", "version"])
+        report.save(update_fields=["status", "submitted_at", "submitted_by", "reopened_at",
+                                   "version"])
     log_action(cycle, "self_report.imported", actor=user, scopes=[cycle.programme],
                summary=f"Imported {len(parsed)} self-report{'' if len(parsed) == 1 else 's'} "
                        f"for {cycle.name}, submitted on the services' behalf",

@@ -51,6 +51,7 @@ from ..selectors.participants import ONE_WAY_PARTICIPATING_STATUSES, participant
 from ..selectors.surveillance import (
     current_cycle,
     cycle_results,
+    next_cycle,
     programme_indicators,
     report_assessment,
 )
@@ -253,6 +254,28 @@ def self_report_cycle_add(request: HttpRequest, pk: int) -> HttpResponse:
                   {"programme": programme, "form": form})
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+@single_submission
+def self_report_cycle_edit(request: HttpRequest, pk: int, cycle_pk: int) -> HttpResponse:
+    """Rename a cycle or move its dates: moving the closing date on reopens it."""
+    programme = _one_way_for_core_team(request, pk)
+    cycle = get_object_or_404(SelfReportCycle, pk=cycle_pk, programme=programme)
+    saved_name = cycle.name  # validating the form writes the posted name onto the instance
+    form = CycleForm(request.POST or None, instance=cycle)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.cycle_update(cycle=cycle, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"Self-report {saved.name} saved")
+            return redirect("programmes:self_report_cycles", programme.pk)
+    return render(request, "programmes/surveillance/cycle_form.html",
+                  {"programme": programme, "form": form, "cycle": cycle,
+                   "cycle_name": saved_name})
+
+
 FILTERS = {"flagged": "Flagged services", "needs_decision": "Flagged, no decision yet"}
 
 
@@ -370,10 +393,13 @@ def site_self_report(request: HttpRequest, pk: int) -> HttpResponse:
     if cycle is None:
         if request.method == "POST":
             raise Http404("No self-report is open")
+        context["next_cycle"] = next_cycle(programme)
         return render(request, "programmes/surveillance/site_self_report.html", context)
     cycle.programme = programme
     report = (SelfReport.objects.filter(cycle=cycle, site=site)
               .prefetch_related("responses").first())
+    submitted = report is not None and report.status == SelfReport.Status.SUBMITTED
+    closed = "" if submitted else services.self_report_closed_reason(cycle=cycle, report=report)
     indicators = programme_indicators(programme)
     form = SelfReportForm(request.POST or None, indicators=indicators,
                           answers=_answers(report),
@@ -391,10 +417,14 @@ def site_self_report(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Your answers have been saved")
             return redirect("programmes:site_self_report", site.pk)
-    submitted = report is not None and report.status == SelfReport.Status.SUBMITTED
+    elif request.method == "POST" and closed:
+        # The form is not shown once closed, so say why rather than list its errors.
+        messages.error(request, closed)
+        return redirect("programmes:site_self_report", site.pk)
     answers = _answers(report)
     context.update(
-        report=report, form=form, conflict=conflict, submitted=submitted,
+        report=report, form=form, conflict=conflict, submitted=submitted, closed=closed,
+        next_cycle=next_cycle(programme) if cycle.window == "closed" else None,
         groups=[(standard, [(i, form[f"met_{i.pk}"], form[f"comment_{i.pk}"],
                              answers.get(i.pk, (None, "")))
                             for i in items])
@@ -421,6 +451,13 @@ def _open_cycle(request: HttpRequest, pk: int) -> tuple[Site, Programme, SelfRep
 @single_submission
 def self_report_evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     site, programme, cycle = _open_cycle(request, pk)
+    report = SelfReport.objects.filter(cycle=cycle, site=site).first()
+    submitted = report is not None and report.status == SelfReport.Status.SUBMITTED
+    closed = "" if submitted else services.self_report_closed_reason(cycle=cycle, report=report)
+    if closed:
+        # Before the file is read: it could not be kept. The service refuses it too.
+        messages.error(request, closed)
+        return redirect("programmes:site_self_report", site.pk)
     form = EvidenceForm(request.POST or None, request.FILES or None, programme=programme)
     if request.method == "POST" and form.is_valid():
         try:
