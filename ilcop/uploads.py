@@ -13,19 +13,26 @@ MAX_UPLOAD_BYTES. The stored name is random; the person's file name is kept in t
 only to name the download.
 """
 
+import logging
 import mimetypes
 import posixpath
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models
+from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # a long slide deck with images; email servers refuse more
 
@@ -149,3 +156,42 @@ class UploadedDocument(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- Files of deleted rows --------------------------------------------------------------------
+
+
+def _stored_files() -> dict[tuple[int, str], Storage]:
+    """Every file a row refers to, keyed by (its storage, its name), from every model's
+    FileFields: so a kind of document added later is covered without a change here."""
+    found: dict[tuple[int, str], Storage] = {}
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.FileField):
+                names = (model._base_manager.exclude(**{field.attname: ""})
+                         .values_list(field.attname, flat=True).distinct())
+                found.update({(id(field.storage), name): field.storage
+                              for name in names if name})
+    return found
+
+
+@contextmanager
+def deleting_files_of_deleted_rows() -> Iterator[None]:
+    """Delete from storage the files that rows referred to before the block and none refers
+    to after it: the files of the rows the block deleted, however they went (a cascade, a raw
+    DELETE). A file no row referred to is never touched, nor one another row still refers to.
+
+    Deleting a row leaves its file behind (Django's FileField never deletes files), so code
+    that deletes rows in bulk, such as seed_demo --reset, runs inside this. The files go once
+    the transaction commits: a rolled-back delete keeps rows that still point at them."""
+    before = _stored_files()
+    yield
+    gone = [(before[key], key[1]) for key in before.keys() - _stored_files().keys()]
+    if gone:
+        transaction.on_commit(lambda: _delete_files(gone))
+
+
+def _delete_files(files: list[tuple[Storage, str]]) -> None:
+    for storage, name in files:
+        storage.delete(name)
+    logger.info("deleted %s stored files whose rows were deleted", len(files))

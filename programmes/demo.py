@@ -765,7 +765,8 @@ def demo_exists() -> bool:
 
 
 def delete_demo() -> dict[str, int]:
-    """Remove the demo programme, organisations, sites and accounts, and their activity log.
+    """Remove the demo programme, organisations, sites and accounts, their activity log, and
+    the stored files of what goes with them (library documents, event slides, evidence).
 
     Only demo records go: programmes named as the demo and run by demo accounts (or at demo
     sites), organisations whose code matches ORG_CODE_PATTERN, and accounts under
@@ -775,6 +776,7 @@ def delete_demo() -> dict[str, int]:
     from django.db.models import Q
 
     from ilcop.models import ActivityLog, ActivityScope, User
+    from ilcop.uploads import deleting_files_of_deleted_rows
 
     from .models import Organisation, Programme, Site
 
@@ -804,15 +806,18 @@ def delete_demo() -> dict[str, int]:
     ).values_list("entry_id", "object_id"):
         programmes_of.setdefault(entry_id, set()).add(programme_id)
     entry_ids |= {entry for entry, ids in programmes_of.items() if not ids & kept}
-    removed = {
-        "activity log entries": ActivityLog.objects.filter(pk__in=entry_ids).delete()[1].get(
-            "ilcop.ActivityLog", 0),
-        "programmes": Programme.objects.filter(pk__in=programme_ids).delete()[1].get(
-            "programmes.Programme", 0),
-        "sites": Site.objects.filter(pk__in=site_ids).delete()[1].get("programmes.Site", 0),
-        "organisations": organisations.delete()[1].get("programmes.Organisation", 0),
-        "accounts": users.delete()[1].get("ilcop.User", 0),
-    }
+    # The demo's library files and event slides would otherwise stay in media storage, with
+    # no row pointing at them, every time the demo is rebuilt.
+    with deleting_files_of_deleted_rows():
+        removed = {
+            "activity log entries": ActivityLog.objects.filter(pk__in=entry_ids).delete()[1]
+            .get("ilcop.ActivityLog", 0),
+            "programmes": Programme.objects.filter(pk__in=programme_ids).delete()[1].get(
+                "programmes.Programme", 0),
+            "sites": Site.objects.filter(pk__in=site_ids).delete()[1].get("programmes.Site", 0),
+            "organisations": organisations.delete()[1].get("programmes.Organisation", 0),
+            "accounts": users.delete()[1].get("ilcop.User", 0),
+        }
     return removed
 
 

@@ -65,6 +65,7 @@ from django.utils.html import format_html
 
 from ilcop.models import ActivityLog, ActivityScope, User
 from ilcop.services import changed_summary
+from ilcop.uploads import deleting_files_of_deleted_rows
 from programmes import demo
 from programmes.models import (
     CoreTeamMembership,
@@ -929,14 +930,18 @@ def delete() -> dict[str, int]:
         entries += ActivityLog.objects.filter(pk__in=chunk)._raw_delete(ActivityLog.objects.db)
     Measurement.objects.filter(measure__plan__programme_id__in=programme_ids)._raw_delete(
         Measurement.objects.db)
-    return {
-        "activity log entries": entries,
-        "programmes": Programme.objects.filter(pk__in=programme_ids).delete()[1].get(
-            "programmes.Programme", 0),
-        "sites": sites.delete()[1].get("programmes.Site", 0),
-        "organisations": organisations.delete()[1].get("programmes.Organisation", 0),
-        "accounts": User.objects.filter(_email_q()).delete()[1].get("ilcop.User", 0),
-    }
+    # The national build stores no files today; a document added to it later must not be
+    # left in media storage by --reset.
+    with deleting_files_of_deleted_rows():
+        removed = {
+            "activity log entries": entries,
+            "programmes": Programme.objects.filter(pk__in=programme_ids).delete()[1].get(
+                "programmes.Programme", 0),
+            "sites": sites.delete()[1].get("programmes.Site", 0),
+            "organisations": organisations.delete()[1].get("programmes.Organisation", 0),
+            "accounts": User.objects.filter(_email_q()).delete()[1].get("ilcop.User", 0),
+        }
+    return removed
 
 
 # --- Building ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import time_machine
 from django.template.loader import render_to_string
 from django.test import Client
 
+from ilcop import privacy
 from ilcop.models import ActivityLog, User
 from programmes.models import (
     CoreTeamMembership,
@@ -228,6 +229,23 @@ def test_the_report_reaches_exactly_its_distribution_list(
                   "Add a pre-MDT triage list", "How are late referrals discussed?",
                   "Dr Rita Reviewer"):
         assert words in text, words
+
+
+def test_anonymising_a_reviewer_draws_the_reports_pdf_again_without_them(
+        w, mailoutbox, django_capture_on_commit_callbacks):
+    """The patient reviewer is named only in the review team's table: they did not attend
+    the report's visit."""
+    patient = User.objects.get(full_name="Pat Patient")
+    report = approve_and_send(w, django_capture_on_commit_callbacks)
+    old, sent = bytes(report.pdf), len(mailoutbox)
+    assert "Pat Patient" in pdf_text(old)
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.person_anonymise(user=patient, by=w.core)
+    report.refresh_from_db()
+    text = pdf_text(bytes(report.pdf))
+    assert "Pat Patient" not in text and f"Former participant {patient.pk}" in text
+    assert "Dr Rita Reviewer" in text and "Patient reviewer" in text
+    assert "Pat Patient" not in report.html and len(mailoutbox) == sent
 
 
 def test_the_recipients_are_the_list_for_a_review_visit(w):

@@ -2,13 +2,16 @@
 
 import datetime
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
+from django.core.files.base import ContentFile
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
@@ -23,12 +26,14 @@ from programmes.models import (
     Organisation,
     Programme,
     Region,
+    Resource,
     Site,
     SiteMembership,
 )
 from qips.models import Measure, Measurement, QualityImprovementPlan
+from visits.models import EventMaterial
 
-from .factories import EnrolmentFactory, SiteMembershipFactory
+from .factories import EnrolmentFactory, ProgrammeFactory, SiteMembershipFactory
 
 MODELS = (Programme, User, EmailAddress, Organisation, Site, Enrolment, SiteMembership,
           CoreTeamMembership, Invitation, ActivityLog, ActivityScope, QualityImprovementPlan,
@@ -258,6 +263,46 @@ def test_reset_leaves_everything_else_alone(db):
     assert Programme.objects.filter(pk=enrolment.programme_id).exists()
     assert User.objects.filter(pk=member.user_id).exists()
     assert Programme.objects.filter(name=demo.PROGRAMME_NAME).count() == 2
+
+
+def test_reset_removes_the_old_demos_files_and_no_others(
+        db, settings, django_capture_on_commit_callbacks):
+    media = Path(settings.MEDIA_ROOT)
+
+    def files() -> set[Path]:
+        return {path for path in media.rglob("*") if path.is_file()}
+
+    seed()
+    old = files()
+    assert {path.parent.name for path in old} == {"resources", "events"}
+    # Another programme's library document, and a file no row refers to.
+    theirs = Resource.objects.create(programme=ProgrammeFactory(), title="Their guide",
+                                     file=ContentFile(b"%PDF-1.7", name="guide.pdf"),
+                                     filename="guide.pdf")
+    stray = media / "resources" / "put-here-by-hand.pdf"
+    stray.write_bytes(b"%PDF-1.7")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed("--reset")
+    now = files()
+    assert not old & now
+    assert {media / theirs.file.name, stray} <= now
+    # The new demo's files are all there, and nothing else is left.
+    named = {media / name for model in (Resource, EventMaterial)
+             for name in model.objects.exclude(file="").values_list("file", flat=True)}
+    assert now == named | {stray}
+    assert len(named - {media / theirs.file.name}) == len(old)
+
+
+def test_a_rolled_back_reset_keeps_the_files(db, settings, django_capture_on_commit_callbacks):
+    seed()
+    old = {path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, \
+            pytest.raises(RuntimeError), transaction.atomic():
+        demo.delete_demo()
+        raise RuntimeError("rolled back")
+    assert callbacks == []
+    assert all(path.is_file() for path in old)
 
 
 def test_leftovers_of_a_deleted_demo_are_cleared_before_building(db):

@@ -5,16 +5,19 @@ import datetime
 import smtplib
 import uuid
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
+from django.db import transaction
 from django.utils.html import escape
 
+from ilcop import privacy
 from ilcop.celery import app as celery_app
-from ilcop.models import Notification, User
+from ilcop.models import ActivityLog, Notification, User
 from programmes import demo
 from programmes.models import Enrolment, SiteMembership
 from visits import observation_form as observation_rules
@@ -618,3 +621,114 @@ def test_a_draft_edited_after_the_page_was_opened_is_not_approved_unread(
         as_core.post(f"/visits/{visit.pk}/report/approve/",
                      {"based_on_version": 0, "draft": draft_on_page()})
     assert "Edited since" in VisitReport.objects.get().html
+
+
+# --- anonymising someone the report names (ilcop.privacy) ------------------------------------
+
+
+def test_anonymising_someone_it_names_draws_the_pdf_again_without_them(
+        visit, as_core, core, lead, cns, client_for, mailoutbox, settings, caplog,
+        django_capture_on_commit_callbacks):
+    approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
+    report = VisitReport.objects.get()
+    old, name, sent = bytes(report.pdf), lead.full_name, len(mailoutbox)
+    assert name in pdf_text(old)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        privacy.person_anonymise(user=lead, by=core)
+    report.refresh_from_db()
+    assert bytes(report.pdf) == old  # nothing is drawn until the anonymising has committed
+    with caplog.at_level("DEBUG"):
+        for callback in callbacks:
+            callback()
+
+    report.refresh_from_db()
+    text = pdf_text(bytes(report.pdf))
+    assert name not in text and f"Former participant {lead.pk}" in text
+    assert cns.full_name in text  # the others are still named
+    # The old PDF is gone: the new one took its place in the same row, and report PDFs are
+    # never written to media storage.
+    assert bytes(report.pdf) != old
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*.pdf"))
+    download = client_for(cns).get(f"/visits/{visit.pk}/report/v1.pdf")
+    assert download.content == bytes(report.pdf)
+    # Nobody is emailed again, and the log names nobody.
+    assert len(mailoutbox) == sent
+    entry = ActivityLog.objects.get(verb="visit.report_redrawn")
+    assert entry.data == {"version": 1} and name not in entry.summary
+    assert all(name not in record.getMessage() for record in caplog.records)
+    assert f"visit report {report.pk}: PDF drawn again" in caplog.text
+
+
+def test_a_core_team_member_who_approved_it_is_taken_out_of_the_pdf_too(
+        visit, core, people, django_capture_on_commit_callbacks):
+    """Named only as the approver: not the facilitator, on neither team."""
+    approver = people["second_core"]
+    with django_capture_on_commit_callbacks(execute=True):
+        report_services.report_approve(visit=visit, user=approver, based_on_version=0)
+    assert approver.full_name in pdf_text(bytes(VisitReport.objects.get().pdf))
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.person_anonymise(user=approver, by=core)
+    text = pdf_text(bytes(VisitReport.objects.get().pdf))
+    assert approver.full_name not in text and f"Former participant {approver.pk}" in text
+
+
+def test_an_anonymising_rolled_back_draws_nothing(
+        visit, as_core, core, lead, django_capture_on_commit_callbacks):
+    approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
+    old = bytes(VisitReport.objects.get().pdf)
+    with (django_capture_on_commit_callbacks(execute=True) as callbacks,
+          pytest.raises(RuntimeError), transaction.atomic()):
+        privacy.person_anonymise(user=lead, by=core)
+        raise RuntimeError("rolled back")
+    assert callbacks == []
+    assert bytes(VisitReport.objects.get().pdf) == old
+
+
+def test_a_pdf_that_cannot_be_drawn_again_is_removed_and_shown_with_a_retry(
+        visit, as_core, core, lead, mailoutbox, monkeypatch, retries_run_in_process,
+        django_capture_on_commit_callbacks):
+    approve_and_run(as_core, visit, django_capture_on_commit_callbacks)
+    sent = len(mailoutbox)
+
+    def broken(html):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(report_services, "html_to_pdf", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.person_anonymise(user=lead, by=core)
+    report = VisitReport.objects.get()
+    # Not kept: the old PDF names the person.
+    assert report.pdf is None and report.generated_at is None
+    assert report.generation_failure == "the corrected PDF could not be made (RuntimeError)"
+    page = squash(as_core.get(page_url(visit)).content)
+    assert "Version 1 has no PDF yet" in page and "Try again" in page
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        as_core.post(f"/visits/{visit.pk}/report/v1/retry/")
+    report.refresh_from_db()
+    assert f"Former participant {lead.pk}" in pdf_text(bytes(report.pdf))
+    assert report.generation_failed_at is None and len(mailoutbox) == sent
+
+
+def test_html_corrected_while_the_first_pdf_is_drawn_is_drawn_again(
+        visit, as_core, lead, monkeypatch, django_capture_on_commit_callbacks):
+    """The anonymising's own redraw ran before there was a PDF to replace, and the first
+    drawing read the HTML before it was corrected."""
+    with django_capture_on_commit_callbacks(execute=False):
+        approve(as_core, visit)
+    report = VisitReport.objects.get()
+    draw = report_services.html_to_pdf
+
+    def corrected_meanwhile(html):
+        VisitReport.objects.filter(pk=report.pk).update(
+            html=html.replace(lead.full_name, "Former participant"))
+        monkeypatch.setattr(report_services, "html_to_pdf", draw)
+        return draw(html)
+
+    monkeypatch.setattr(report_services, "html_to_pdf", corrected_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        report_services.report_generate(report_id=report.pk)
+    text = pdf_text(bytes(VisitReport.objects.get().pdf))
+    assert lead.full_name not in text and "Former participant" in text

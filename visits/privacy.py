@@ -119,17 +119,27 @@ def _events(user: User) -> list[dict]:
 
 def anonymise(user: User, *, old_name: str, old_email: str, placeholder: str,
               email: str) -> Iterable[models.Model]:
-    """An approved report's frozen HTML names who attended: the name becomes the placeholder
-    there too. The report's PDF, already drawn and sent, is left as it is (see
-    docs/privacy.md)."""
+    """An approved report's frozen HTML names who attended, facilitated, approved it or sat
+    on the review team: the name becomes the placeholder there too, and each corrected
+    version's PDF is drawn again from it once the anonymising commits
+    (``visits.tasks.redraw_visit_report``), replacing the stored PDF that names them. Emails
+    already sent with the old PDF are beyond reach (docs/privacy.md)."""
+    from ilcop.celery import queue_after_commit
+
+    from .tasks import redraw_visit_report
+
     visits = Visit.objects.filter(
         Q(facilitator=user) | Q(attendees__user=user) | Q(host__memberships__user=user)
-        | Q(visitor__memberships__user=user)).distinct()
+        | Q(visitor__memberships__user=user) | Q(reports__approved_by=user)
+        | Q(review__team__reviewer__user=user)).distinct()
     if old_name:
         for report in VisitReport.objects.filter(
                 visit__in=visits.values("pk"), html__icontains=old_name).only("pk", "html"):
             report.html = privacy.replace_text(report.html, [old_name], [placeholder])
             report.save(update_fields=["html"])
+            # After the commit, so a rolled-back anonymising redraws nothing, and a worker
+            # reads the corrected HTML. A version not yet drawn is drawn from it anyway.
+            queue_after_commit(redraw_visit_report, report.pk)
     return list(Visit.objects.filter(Q(facilitator=user) | Q(attendees__user=user)).distinct())
 
 

@@ -98,6 +98,19 @@ def generate_visit_report(self, report_id: int) -> None:
                          report_services.report_generation_failed)
 
 
+# Queued when a person named in an approved version is anonymised (visits.privacy): the same
+# limits and retries as drawing it the first time. When the retries are spent the old PDF,
+# which still names them, is removed rather than kept.
+@shared_task(bind=True, max_retries=REPORT_RETRIES, soft_time_limit=120, time_limit=150)
+def redraw_visit_report(self, report_id: int) -> None:
+    try:
+        report_services.report_redraw(report_id=report_id)
+    except Exception as exc:  # any failure: retried, then shown to the core team
+        _retry_or_record(self, report_id,
+                         f"the corrected PDF could not be made ({type(exc).__name__})",
+                         report_services.report_redraw_failed)
+
+
 # One email per person, each up to the SMTP timeout (30 seconds).
 @shared_task(bind=True, max_retries=REPORT_RETRIES, soft_time_limit=600, time_limit=660)
 def send_visit_report(self, report_id: int) -> None:

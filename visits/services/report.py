@@ -8,11 +8,15 @@
    the notification ledger (ilcop.notifications.notify), whose row per (report, person) is
    what stops a retried task sending anyone a second copy.
 
+When a person named in an approved version is anonymised (ilcop.privacy), its HTML is
+corrected and ``report_redraw`` draws its PDF again in place of the old one.
+
 The tasks record a failure on the report when their retries run out (``report_*_failed``);
 the core team sees it with a "Try again" button (``report_retry``).
 """
 
 import datetime
+import logging
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -36,6 +40,8 @@ from ..report import (
     report_html,
 )
 from .common import log_visit
+
+logger = logging.getLogger(__name__)
 
 # The report is written from what happened on the day.
 REPORTABLE = (Visit.Status.HAPPENED, Visit.Status.REPORT_SENT)
@@ -121,7 +127,7 @@ def report_generate(*, report_id: int) -> bool:
     storing the PDF and queueing them leaves that to the next attempt (the ledger stops
     anyone getting two). Returns whether a PDF was made.
     """
-    from ..tasks import send_visit_report
+    from ..tasks import redraw_visit_report, send_visit_report
 
     report = VisitReport.objects.defer("pdf", "html").filter(pk=report_id).first()
     if report is None:
@@ -130,9 +136,9 @@ def report_generate(*, report_id: int) -> bool:
         if report.sent_at is None:
             queue_after_commit(send_visit_report, report_id)
         return False
-    report.html = VisitReport.objects.values_list("html", flat=True).get(pk=report_id)
+    html = VisitReport.objects.values_list("html", flat=True).get(pk=report_id)
     # Drawn outside any transaction: it takes seconds and needs no lock.
-    pdf = html_to_pdf(report.html)
+    pdf = html_to_pdf(html)
     with transaction.atomic():
         made = VisitReport.objects.filter(pk=report_id, generated_at__isnull=True).update(
             pdf=pdf, generated_at=timezone.now(), generation_failed_at=None,
@@ -146,7 +152,60 @@ def report_generate(*, report_id: int) -> bool:
                       user=None, data={"version": report.version}, on_site_timelines=False)
             if report.sent_at is None:
                 queue_after_commit(send_visit_report, report_id)
+            # The UPDATE above holds the row, so an anonymisation (visits.privacy) that
+            # corrected the HTML while it was being drawn has committed by now, and its own
+            # redraw found no PDF to replace: draw it again from the corrected HTML.
+            if _stored_html(report_id) != html:
+                queue_after_commit(redraw_visit_report, report_id)
     return bool(made)
+
+
+def _stored_html(report_id: int) -> str | None:
+    return VisitReport.objects.filter(pk=report_id).values_list("html", flat=True).first()
+
+
+def report_redraw(*, report_id: int) -> bool:
+    """Draw the PDF of an approved version again from its frozen HTML, and put it in place of
+    the one stored. The HTML is corrected when a person named in it is anonymised
+    (visits.privacy), and the old PDF, which still names them, must not be kept or sent.
+
+    Nothing for a version with no PDF yet: ``report_generate`` reads the HTML as it draws.
+    If the HTML changes again while this draws (a second person anonymised), what was drawn
+    is already out of date and is not stored: that change queued its own redraw. Returns
+    whether the PDF was replaced.
+    """
+    html = (VisitReport.objects.filter(pk=report_id, generated_at__isnull=False)
+            .values_list("html", flat=True).first())
+    if html is None:
+        return False
+    # Drawn outside any transaction, as report_generate does: it takes seconds.
+    pdf = html_to_pdf(html)
+    with transaction.atomic():
+        report = (VisitReport.objects.select_for_update(of=("self",))
+                  .select_related("visit__programme", "visit__host", "visit__visitor")
+                  .defer("pdf").filter(pk=report_id, generated_at__isnull=False).first())
+        if report is None or report.html != html:
+            return False
+        # One UPDATE: the new PDF replaces the old in the same row, so the old one is gone
+        # the moment the new one is stored, and never before.
+        VisitReport.objects.filter(pk=report_id).update(pdf=pdf)
+        log_visit(report.visit, "visit.report_redrawn",
+                  f"Drew the PDF of version {report.version} of the visit report again from "
+                  "its corrected text", user=None, data={"version": report.version},
+                  on_site_timelines=False)
+    logger.info("visit report %s: PDF drawn again from its corrected HTML", report_id)
+    return True
+
+
+def report_redraw_failed(*, report_id: int, reason: str) -> None:
+    """The corrected PDF could not be drawn: the stored one, which names someone who has been
+    anonymised, is removed rather than kept, and the failure is shown to the core team, whose
+    "Try again" draws it afresh (``report_retry``). ``reason`` must hold no personal data."""
+    with transaction.atomic():
+        VisitReport.objects.filter(pk=report_id).update(pdf=None, generated_at=None)
+        _record_failure(report_id, stage="generation", reason=reason)
+    logger.warning("visit report %s: corrected PDF not drawn; the old PDF was removed",
+                   report_id)
 
 
 def report_missing(report: VisitReport, recipients: list[User]) -> list[User]:
