@@ -53,6 +53,8 @@ ID_KEYS = {"item", "contribution", "session", "response", "template", "focus_are
            # One-way reviews (qips.demo_one_way goes through the review services).
            "decision", "reviewers", "lead", "line", "document", "review", "standard",
            "recipient", "user", "users", "finding", "visit",
+           # A plan's part changed (qips.services.parts names it for a later edit conflict).
+           "part_id",
            # A drawn PDF's size moves by a byte or two with the moment it was drawn.
            "size"}
 
