@@ -152,7 +152,7 @@ class SiteJourney:
     figures: list[HeadlineFigure]
     partner: Partner | None
     visits: list[Visit]  # hosted and made, by date; each with ``hosted`` set
-    plans: list[QualityImprovementPlan]
+    plans: list[QualityImprovementPlan]  # only PLAN_KEY_FIELDS read
     plans_part: PlansPart
     timeline: list[ActivityLog]
     activity_page: int = 1
@@ -228,6 +228,11 @@ def _latest_updates(plan_ids: list[int]) -> dict[int, list[ProgressUpdate]]:
     for update in ranked:
         grouped.setdefault(update.plan_id, []).append(update)
     return grouped
+
+
+# What the page reads of each plan when its plan parts are cached: what card_key and
+# plans_key read, and the title and focus area the visits' focus areas link to.
+PLAN_KEY_FIELDS = ("title", "content_version", "focus_area__title", "focus_area__visit__date")
 
 
 def card_key(plan: QualityImprovementPlan) -> str:
@@ -313,7 +318,10 @@ def plans_part(programme: Programme, site: Site,
     key = plans_key(programme, site, plans)
     html = cache.get(key)
     if html is None:
-        context = {"journey": _site_plans(plans)}
+        # The page read only what the keys need (PLAN_KEY_FIELDS); drawing needs the plans.
+        full = QualityImprovementPlan.objects.select_related("focus_area__visit").in_bulk(
+            [plan.pk for plan in plans])
+        context = {"journey": _site_plans([full[plan.pk] for plan in plans])}
         html = {name: render_to_string(PLANS_TEMPLATE, {**context, "part": name})
                 for name in PLANS_PARTS}
         cache.set(key, html, CARD_CACHE_SECONDS)
@@ -339,7 +347,8 @@ def site_journey(programme: Programme, site: Site, *, enrolment: Enrolment | Non
     for visit in visits:
         visit.hosted = visit.host_id == site.pk
     plans = list(QualityImprovementPlan.objects.filter(programme=programme, site=site)
-                 .select_related("focus_area__visit").order_by("-created_at", "-pk"))
+                 .select_related("focus_area__visit").only(*PLAN_KEY_FIELDS)
+                 .order_by("-created_at", "-pk"))
     # Only this programme's part of the site's log: a site may be in another programme too,
     # whose approvals and reasons are not this core team's to read (as on the site's page).
     start = (activity_page - 1) * TIMELINE_LENGTH
