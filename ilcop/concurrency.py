@@ -124,6 +124,15 @@ class Conflict:
     discard_url: str
 
 
+def conflict_logged(entry, *, differences: list[Difference], discard_url: str,
+                    changed_at: datetime.datetime | None = None) -> Conflict:
+    """The panel for a conflict whose other save is known from the activity-log entry that
+    recorded it (``entry``, None when there is none: "Someone else", at ``changed_at``)."""
+    return Conflict(changed_by=str(entry.actor) if entry and entry.actor else "Someone else",
+                    changed_at=entry.created_at if entry else changed_at,
+                    differences=differences, discard_url=discard_url)
+
+
 def _shown(field: forms.Field | None, value) -> str:
     if value is None or value == "":
         return "(empty)"

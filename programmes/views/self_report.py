@@ -18,7 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
-from ilcop.concurrency import Conflict, Difference, EditConflict, single_submission
+from ilcop.concurrency import (
+    Conflict,
+    Difference,
+    EditConflict,
+    conflict_logged,
+    single_submission,
+)
 from ilcop.imports import ImportFailed
 from ilcop.models import User
 from ilcop.uploads import file_response
@@ -377,11 +383,17 @@ def _conflict(form: SelfReportForm, current: SelfReport, site: Site) -> Conflict
                 yours=f"{_met_label(mine[0])}. {mine[1] or '(no comment)'}"))
     saved_entry = timeline_for(current).filter(verb="self_report.saved").select_related(
         "actor").first()
-    return Conflict(
-        changed_by=str(saved_entry.actor) if saved_entry and saved_entry.actor
-        else "Someone else",
-        changed_at=saved_entry.created_at if saved_entry else None, differences=rows,
+    return conflict_logged(
+        saved_entry, differences=rows,
         discard_url=reverse("programmes:site_self_report", args=[site.pk]))
+
+
+def _closed_reason(cycle: SelfReportCycle, report: SelfReport | None) -> str:
+    """Why the service cannot change its self-report today because of the dates; "" when it
+    can, or when it is submitted (the page says that instead)."""
+    if report is not None and report.status == SelfReport.Status.SUBMITTED:
+        return ""
+    return services.self_report_closed_reason(cycle=cycle, report=report)
 
 
 @login_required
@@ -399,7 +411,7 @@ def site_self_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = (SelfReport.objects.filter(cycle=cycle, site=site)
               .prefetch_related("responses").first())
     submitted = report is not None and report.status == SelfReport.Status.SUBMITTED
-    closed = "" if submitted else services.self_report_closed_reason(cycle=cycle, report=report)
+    closed = _closed_reason(cycle, report)
     indicators = programme_indicators(programme)
     form = SelfReportForm(request.POST or None, indicators=indicators,
                           answers=_answers(report),
@@ -451,9 +463,7 @@ def _open_cycle(request: HttpRequest, pk: int) -> tuple[Site, Programme, SelfRep
 @single_submission
 def self_report_evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     site, programme, cycle = _open_cycle(request, pk)
-    report = SelfReport.objects.filter(cycle=cycle, site=site).first()
-    submitted = report is not None and report.status == SelfReport.Status.SUBMITTED
-    closed = "" if submitted else services.self_report_closed_reason(cycle=cycle, report=report)
+    closed = _closed_reason(cycle, SelfReport.objects.filter(cycle=cycle, site=site).first())
     if closed:
         # Before the file is read: it could not be kept. The service refuses it too.
         messages.error(request, closed)

@@ -11,7 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
-from ilcop.concurrency import Conflict, EditConflict, differences, single_submission
+from ilcop.concurrency import (
+    Conflict,
+    EditConflict,
+    conflict_logged,
+    differences,
+    single_submission,
+)
 from ilcop.imports import ImportFailed
 
 from .. import selectors
@@ -113,10 +119,8 @@ def _part_conflict(form: forms.ModelForm, current: models.Model, plan: QualityIm
     saved = timeline_for(plan).filter(
         verb="qip.part_changed", data__part=services.PARTS[type(current)],
         data__part_id=current.pk, data__version=current.version).first()
-    return Conflict(
-        changed_by=str(saved.actor) if saved and saved.actor else "Someone else",
-        changed_at=saved.created_at if saved else None,
-        differences=differences(form, current, form.Meta.fields),
+    return conflict_logged(
+        saved, differences=differences(form, current, form.Meta.fields),
         discard_url=reverse("qips:part_edit", args=[plan.pk, part, current.pk]))
 
 

@@ -10,7 +10,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ilcop.activity import timeline_for
-from ilcop.concurrency import VERSION_FIELD, Conflict, EditConflict, differences, single_submission
+from ilcop.concurrency import (
+    VERSION_FIELD,
+    Conflict,
+    EditConflict,
+    conflict_logged,
+    differences,
+    single_submission,
+)
 from ilcop.listing import page_of, search_text, sort_rows, sorting_from
 from ilcop.models import User
 from ilcop.pdf import pdf_response
@@ -196,11 +203,9 @@ def _plan_conflict(form: PlanForm, current: QualityImprovementPlan) -> Conflict:
     form now carries the version saved, so saving again keeps this person's text."""
     form.move_to_version(current.version)
     saved = timeline_for(current).filter(verb__in=("qip.updated", "qip.aim_changed")).first()
-    return Conflict(
-        changed_by=str(saved.actor) if saved and saved.actor else "Someone else",
-        changed_at=saved.created_at if saved else current.updated_at,
-        differences=differences(form, current, PlanForm.Meta.fields),
-        discard_url=reverse("qips:plan_edit", args=[current.pk]))
+    return conflict_logged(saved, changed_at=current.updated_at,
+                           differences=differences(form, current, PlanForm.Meta.fields),
+                           discard_url=reverse("qips:plan_edit", args=[current.pk]))
 
 
 def _visit_feedback(plan: QualityImprovementPlan):
